@@ -1,0 +1,70 @@
+"""What a stock Django project cannot hold for SCIM lives here.
+
+``SCIMResource`` is the abstract base of every SCIM-managed row: the opaque id,
+externalId, timestamps, a version counter and a JSON document for attributes that
+have no column. Custom resource types inherit it directly; ``django.contrib.auth``'s
+User and Group get one companion row each (``SCIMUser``, ``SCIMGroup``), so the
+host's own tables are left untouched.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import models
+
+
+class SCIMResource(models.Model):
+    """Abstract base holding the SCIM bookkeeping of one resource."""
+
+    scim_id = models.UUIDField("SCIM id", default=uuid.uuid4, unique=True, editable=False)
+    external_id = models.CharField("externalId", max_length=255, null=True, blank=True, db_index=True)
+    created = models.DateTimeField(auto_now_add=True)
+    last_modified = models.DateTimeField(auto_now=True)
+    version = models.PositiveBigIntegerField(default=1)
+    data = models.JSONField("attributes without a column", default=dict, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def bump_version(self) -> None:
+        """Count one more modification (saved with the next ``save()``)."""
+        self.version = (self.version or 0) + 1
+
+    @property
+    def etag(self) -> str:
+        return f'W/"{self.version}"'
+
+
+class SCIMUser(SCIMResource):
+    """SCIM bookkeeping of one user of ``AUTH_USER_MODEL``."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scim")
+    # userName folded to lower case: the unique key that makes "Alice" and "alice" collide.
+    user_name_key = models.CharField(max_length=255, null=True, blank=True)
+    manager = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reports")
+    # Set when SOFT_DELETE_USERS kept the user after a DELETE.
+    deleted = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "SCIM user"
+        constraints = [
+            models.UniqueConstraint(fields=["user_name_key"], name="drf_scim_unique_user_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"SCIM user {self.scim_id}"
+
+
+class SCIMGroup(SCIMResource):
+    """SCIM bookkeeping of one ``django.contrib.auth`` group."""
+
+    group = models.OneToOneField(Group, on_delete=models.CASCADE, related_name="scim")
+
+    class Meta:
+        verbose_name = "SCIM group"
+
+    def __str__(self) -> str:
+        return f"SCIM group {self.scim_id}"

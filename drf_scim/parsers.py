@@ -1,0 +1,50 @@
+"""Request parsers: SCIM accepts ``application/scim+json`` and ``application/json``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rest_framework import parsers
+
+from .constants import SCIM_MEDIA_TYPE
+from .exceptions import InvalidSyntax, PayloadTooLarge
+from .settings import scim_settings
+
+
+class SCIMParser(parsers.JSONParser):
+    """Parse a JSON body, refusing bodies over ``MAX_PAYLOAD_SIZE`` before reading them."""
+
+    media_type = SCIM_MEDIA_TYPE
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
+        request = (parser_context or {}).get("request")
+        limit = scim_settings.MAX_PAYLOAD_SIZE
+        if request is not None and limit:
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > limit:
+                raise PayloadTooLarge(
+                    f"The request body is {length} bytes; the limit (maxPayloadSize) is {limit} bytes."
+                )
+        if stream is None:
+            raise InvalidSyntax("The request body is empty.")
+        raw = stream.read(limit + 1) if limit else stream.read()
+        if limit and len(raw) > limit:
+            raise PayloadTooLarge(f"The request body exceeds the limit (maxPayloadSize) of {limit} bytes.")
+        try:
+            return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            raise InvalidSyntax(f"The request body is not valid JSON: {exc}") from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+class JSONParser(SCIMParser):
+    """The same parser for ``application/json``, which many identity providers send."""
+
+    media_type = "application/json"

@@ -1,0 +1,41 @@
+"""The router a project includes under its SCIM prefix (for example ``scim/v2/``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import re_path
+from rest_framework.routers import SimpleRouter
+
+from .reverse import ROOT_URL_NAME
+from .schema.registry import register_resource_type
+from .views import NotFoundView
+
+
+class SCIMRouter(SimpleRouter):
+    """Routes SCIM endpoints without trailing slashes (one is tolerated).
+
+    ``SCIMRouter()`` serves /Users and /Groups; register a custom resource type
+    with ``router.register("Devices", DeviceViewSet)``. Every other path under
+    the prefix answers a SCIM 404.
+    """
+
+    def __init__(self, *, include_defaults: bool = True) -> None:
+        super().__init__(trailing_slash=False)
+        self.trailing_slash = "/?"
+        if include_defaults:
+            from .viewsets import GroupViewSet, UserViewSet
+
+            self.register("Users", UserViewSet)
+            self.register("Groups", GroupViewSet)
+
+    def register(self, prefix: str, viewset: Any, basename: str | None = None) -> None:
+        super().register(prefix, viewset, basename or prefix)
+        register_resource_type(viewset.get_resource_type_name(), prefix, viewset)
+
+    def get_urls(self) -> list:
+        urls = super().get_urls()
+        not_found = NotFoundView.as_view()
+        urls.append(re_path(r"^$", not_found, name=ROOT_URL_NAME))
+        urls.append(re_path(r"^.*$", not_found, name="scim-not-found"))
+        return urls

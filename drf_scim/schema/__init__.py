@@ -1,0 +1,1 @@
+"""SCIM schema metadata: attribute characteristics and the resource type registry."""

@@ -1,0 +1,466 @@
+"""The base classes that make a DRF serializer a SCIM schema.
+
+A resource serializer declares its attributes as DRF fields; each field's
+``source`` says where the value lives. A field without a ``source`` is kept in
+the resource's JSON document (``SCIMResource.data``), so attributes without a
+column need no storage code. Reading leaves unassigned attributes out
+(RFC 7643 §2.5); writing matches attribute names ignoring case, clears the
+attributes a replace leaves out, and saves the model, its companion row and
+its relations in that order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
+from django.db.models import Prefetch
+from rest_framework import serializers
+from rest_framework.fields import SkipField, empty, get_error_detail
+from rest_framework.settings import api_settings
+
+from ..exceptions import Mutability
+from ..fields import AttributeMixin, StringAttribute
+from ..models import SCIMResource
+from ..reverse import resource_location
+from ..schema.attributes import IMMUTABLE, WRITE_ONLY, Attribute, attribute_of, scim_options
+
+
+def deep_set(target: dict, keys: list[str], value: Any) -> None:
+    """Set ``value`` at the path ``keys`` of nested dicts, merging dicts already there."""
+    for key in keys[:-1] if keys else ():
+        target = target.setdefault(key, {})
+    if not keys:
+        deep_merge(target, value)
+    elif isinstance(value, dict) and isinstance(target.get(keys[-1]), dict):
+        deep_merge(target[keys[-1]], value)
+    else:
+        target[keys[-1]] = value
+
+
+def deep_merge(target: dict, value: Mapping) -> None:
+    for key, item in value.items():
+        deep_set(target, [key], item)
+
+
+def compact(value: Any) -> Any:
+    """A JSON-ready copy of ``value`` without null members (they mean "unassigned")."""
+    if isinstance(value, Mapping):
+        return {key: compact(item) for key, item in value.items() if item is not None}
+    if isinstance(value, (list, tuple)):
+        return [compact(item) for item in value if item is not None]
+    return value
+
+
+class SCIMSerializerMixin:
+    """Reading and writing rules shared by resources, extensions and complex attributes."""
+
+    # Set by the parent on nested ``source="*"`` serializers: where fields without
+    # a source are kept (a dotted path into the resource's JSON document).
+    document_path: str | None = None
+
+    def get_document_path(self) -> str | None:
+        return self.document_path
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        meta = getattr(self, "Meta", None)
+        for old, new in getattr(meta, "renamed_fields", {}).items():
+            fields[new] = fields.pop(old)
+        document = self.get_document_path()
+        for name, field in fields.items():
+            if field.source is None and document and not field.read_only:
+                field.source = f"{document}.{name}"
+            if (
+                isinstance(field, SCIMSerializerMixin)
+                and field.source == "*"
+                and document
+                and field.document_path is None
+            ):
+                field.document_path = f"{document}.{name}"
+        return fields
+
+    # -- reading ---------------------------------------------------------
+
+    def get_render_empty(self) -> tuple[str, ...]:
+        """Attributes rendered even when empty (Entra expects ``"members": []``)."""
+        return tuple(getattr(getattr(self, "Meta", None), "render_empty", ()))
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        ret: dict[str, Any] = {}
+        render_empty = self.get_render_empty()
+        for field in self._readable_fields:
+            try:
+                attribute = field.get_attribute(instance)
+            except SkipField:
+                continue
+            value = None if attribute is None else field.to_representation(attribute)
+            if _is_empty(value) and field.field_name not in render_empty:
+                continue
+            ret[field.field_name] = value
+        return ret
+
+    # -- writing ---------------------------------------------------------
+
+    @property
+    def replacing(self) -> bool:
+        """True when attributes left out of the input are cleared (POST, PUT)."""
+        return not getattr(self.root, "partial", False)
+
+    def canonical_keys(self, data: Mapping) -> dict[str, Any]:
+        """Rename input keys to the declared attribute names, ignoring case (RFC 7643 §2.1)."""
+        names = {name.lower(): name for name in self.fields}
+        prefixes = [schema.lower() + ":" for schema in self.get_qualifying_schemas()]
+        exact: dict[str, Any] = {}
+        other: dict[str, Any] = {}
+        for key, value in data.items():
+            if not isinstance(key, str):
+                continue
+            if key in self.fields:
+                exact[key] = value
+                continue
+            lowered = key.lower()
+            for prefix in prefixes:
+                if lowered.startswith(prefix) and lowered[len(prefix) :] in names:
+                    lowered = lowered[len(prefix) :]
+                    break
+            other.setdefault(names.get(lowered, key), value)
+        return {**other, **exact}
+
+    def get_qualifying_schemas(self) -> list[str]:
+        """Schema URNs that may prefix attribute names in input (``urn:...:User:userName``)."""
+        schema = getattr(getattr(self, "Meta", None), "schema", None)
+        return [schema] if schema else []
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, Mapping):
+            raise serializers.ValidationError(
+                {api_settings.NON_FIELD_ERRORS_KEY: [f"Expected a JSON object, got {type(data).__name__}."]},
+                code="invalid",
+            )
+        data = self.canonical_keys(data)
+        ret: dict[str, Any] = {}
+        errors: dict[str, Any] = {}
+        for field in self._writable_fields:
+            primitive = field.get_value(data)
+            if primitive is empty and not field.required:
+                if self.replacing:
+                    self.clear(ret, field)
+                continue
+            try:
+                self.check_mutability(field, primitive)
+                validated = field.run_validation(primitive)
+                validate_method = getattr(self, f"validate_{field.field_name}", None)
+                if validate_method is not None:
+                    validated = validate_method(validated)
+            except serializers.ValidationError as exc:
+                errors[field.field_name] = exc.detail
+            except DjangoValidationError as exc:
+                errors[field.field_name] = get_error_detail(exc)
+            except SkipField:
+                pass
+            else:
+                deep_set(ret, field.source_attrs, validated)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return ret
+
+    def clear(self, ret: dict[str, Any], field: serializers.Field) -> None:
+        """Record that a replace leaves ``field`` unassigned."""
+        mutability = attribute_mutability(field)
+        if mutability in (WRITE_ONLY, IMMUTABLE):
+            return
+        if isinstance(field, serializers.Serializer) and field.source == "*":
+            for child in field._writable_fields:
+                field.clear(ret, child)
+            return
+        deep_set(ret, field.source_attrs, None)
+
+    def check_mutability(self, field: serializers.Field, primitive: Any) -> None:
+        """An immutable attribute, once set, only accepts its current value (RFC 7643 §2.2)."""
+        instance = getattr(self.root, "instance", None)
+        if instance is None or attribute_mutability(field) != IMMUTABLE:
+            return
+        if self is not self.root and self.source != "*":
+            return  # sub-attributes of a stored complex value are checked with their parent
+        try:
+            current = field.get_attribute(instance)
+        except SkipField:
+            return
+        current = None if current is None else field.to_representation(current)
+        if not _is_empty(current) and primitive != current:
+            raise Mutability(f"Attribute {field.field_name!r} is immutable and cannot be changed.")
+
+
+def attribute_mutability(field: serializers.Field) -> str | None:
+    return scim_options(field).get("mutability")
+
+
+def _is_empty(value: Any) -> bool:
+    """Unassigned in SCIM's sense: null, an empty string, an empty list or object."""
+    return value is None or (isinstance(value, (str, list, dict)) and not value)
+
+
+class MultiValuedAttribute(serializers.ListSerializer):
+    """A multi-valued complex attribute (``many=True``).
+
+    Accepts a single object where a list is expected (OneLogin sends ``emails``
+    that way) and ``null`` as "no values"; at most one value may be primary.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if not kwargs.get("required", False) and not kwargs.get("read_only", False):
+            kwargs.setdefault("allow_null", True)
+        super().__init__(*args, **kwargs)
+
+    def run_validation(self, data: Any = empty) -> Any:
+        if isinstance(data, Mapping):
+            data = [data]
+        return super().run_validation(data)
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        values = [item for item in super().to_internal_value(data) if item is not None]
+        if sum(1 for item in values if isinstance(item, Mapping) and item.get("primary") is True) > 1:
+            raise serializers.ValidationError('At most one value may have "primary": true.')
+        return values
+
+    def to_representation(self, data: Any) -> list[Any]:
+        values = super().to_representation(data)
+        return [value for value in values if not _is_empty(value)]
+
+
+class ComplexAttribute(SCIMSerializerMixin, AttributeMixin, serializers.Serializer):
+    """A SCIM complex attribute; declare its sub-attributes as fields, use ``many=True`` for multi-valued."""
+
+    class Meta:
+        list_serializer_class = MultiValuedAttribute
+
+
+class SCIMExtension(ComplexAttribute):
+    """A schema extension, nested in its resource under its URN.
+
+    Subclass it with ``Meta.schema`` (the URN) and fields for its attributes, and
+    list it in the resource serializer's ``Meta.extensions``. Attributes without
+    a ``source`` are kept in the resource's JSON document under ``Meta.storage_key``
+    (by default the URN with its dots replaced by underscores).
+    """
+
+    class Meta:
+        schema: str = ""
+        name: str = ""
+        description: str = ""
+        required: bool = False
+        storage_key: str | None = None
+
+    @classmethod
+    def get_schema_urn(cls) -> str:
+        return cls.Meta.schema
+
+    @classmethod
+    def get_storage_key(cls) -> str:
+        return getattr(cls.Meta, "storage_key", None) or cls.Meta.schema.replace(".", "_")
+
+
+class IdField(AttributeMixin, serializers.UUIDField):
+    """The opaque, server-assigned, case-exact SCIM id."""
+
+    scim_defaults = {"mutability": "readOnly", "returned": "always", "uniqueness": "server", "case_exact": True}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> str:
+        return str(value)
+
+
+class MetaField(AttributeMixin, serializers.Field):
+    """The readOnly ``meta`` complex attribute of every resource."""
+
+    scim_defaults = {"scim_type": "complex", "mutability": "readOnly"}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("read_only", True)
+        kwargs.setdefault("source", "*")
+        super().__init__(**kwargs)
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        serializer = self.parent
+        resource = serializer.get_resource(instance)
+        created = serializers.DateTimeField().to_representation(resource.created)
+        modified = serializers.DateTimeField().to_representation(resource.last_modified)
+        data = {"resourceType": serializer.Meta.resource_type, "created": created, "lastModified": modified}
+        request = serializer.context.get("request")
+        if request is not None:
+            data["location"] = resource_location(request, serializer.Meta.resource_type, resource.scim_id)
+        data["version"] = resource.etag
+        return data
+
+
+class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
+    """Base class of SCIM resource serializers (User, Group and custom resource types).
+
+    ``Meta`` declares ``model``, ``schema`` (the core URN), ``resource_type`` (its
+    name), ``scim_relation`` (the name of the one-to-one companion row holding
+    the SCIM bookkeeping, or ``None`` when ``model`` subclasses ``SCIMResource``),
+    ``extensions`` (SCIMExtension classes, or ``(class, required)`` pairs) and
+    optionally ``description`` and ``render_empty``.
+    """
+
+    class Meta:
+        model: type[models.Model]
+        schema: str = ""
+        resource_type: str = ""
+        scim_relation: str | None = None
+        extensions: list = []
+
+    # -- declaration -------------------------------------------------------
+
+    @classmethod
+    def get_extensions(cls) -> list[tuple[type[SCIMExtension], bool]]:
+        """The schema extensions of this resource type with their ``required`` flag."""
+        result = []
+        for item in getattr(cls.Meta, "extensions", ()):
+            extension, required = item if isinstance(item, tuple) else (item, getattr(item.Meta, "required", False))
+            result.append((extension, bool(required)))
+        return result
+
+    @classmethod
+    def get_resource_prefix(cls) -> str:
+        relation = getattr(cls.Meta, "scim_relation", None)
+        return f"{relation}." if relation else ""
+
+    def get_document_path(self) -> str:
+        return f"{self.get_resource_prefix()}data"
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        prefix = self.get_resource_prefix()
+        declared = super().get_fields()
+        for extension, required in self.get_extensions():
+            field = extension(source="*", required=required)
+            field.document_path = f"{self.get_document_path()}.{extension.get_storage_key()}"
+            declared[extension.get_schema_urn()] = field
+        fields: dict[str, serializers.Field] = {
+            "id": IdField(source=f"{prefix}scim_id"),
+            "externalId": StringAttribute(
+                source=f"{prefix}external_id", required=False, max_length=255, case_exact=True
+            ),
+        }
+        fields.update(declared)
+        fields["meta"] = MetaField()
+        return fields
+
+    def get_attributes(self) -> list[Attribute]:
+        """The characteristics of every attribute of the core schema."""
+        urns = {extension.get_schema_urn() for extension, _ in self.get_extensions()}
+        return [attribute_of(name, field) for name, field in self.fields.items() if name not in urns]
+
+    def get_qualifying_schemas(self) -> list[str]:
+        return [self.Meta.schema]
+
+    # -- storage -----------------------------------------------------------
+
+    def get_resource(self, instance: models.Model) -> SCIMResource:
+        """The row holding id, externalId, meta and the JSON document of ``instance``."""
+        relation = getattr(self.Meta, "scim_relation", None)
+        return getattr(instance, relation) if relation else instance
+
+    def get_select_related(self) -> list[str]:
+        relation = getattr(self.Meta, "scim_relation", None)
+        paths = [relation] if relation else []
+        for field in self._all_fields():
+            paths.extend(getattr(field, "get_select_related", lambda: [])())
+        return paths
+
+    def get_prefetch_related(self) -> list[Prefetch]:
+        return [prefetch for field in self._all_fields() for prefetch in getattr(field, "get_prefetches", lambda: [])()]
+
+    def _all_fields(self):
+        stack = list(self.fields.values())
+        while stack:
+            field = stack.pop(0)
+            yield field
+            if isinstance(field, serializers.Serializer) and field.source == "*":
+                stack.extend(field.fields.values())
+
+    def new_instance(self) -> models.Model:
+        instance = self.Meta.model()
+        relation = getattr(self.Meta, "scim_relation", None)
+        if relation:
+            companion_model = self.Meta.model._meta.get_field(relation).related_model
+            setattr(instance, relation, companion_model())
+        return instance
+
+    def create(self, validated_data: dict[str, Any]) -> models.Model:
+        instance = self.new_instance()
+        relations = self.assign(instance, validated_data)
+        self.save_resource(instance, created=True, relations=relations)
+        return instance
+
+    def update(self, instance: models.Model, validated_data: dict[str, Any]) -> models.Model:
+        relations = self.assign(instance, validated_data)
+        self.save_resource(instance, created=False, relations=relations)
+        return instance
+
+    def save_resource(self, instance: models.Model, *, created: bool, relations: list) -> None:
+        """Save ``instance``, its companion row, then its relations; bump the version on updates."""
+        resource = self.get_resource(instance)
+        if not created:
+            resource.bump_version()
+        instance.save()
+        if resource is not instance:
+            link = self.Meta.model._meta.get_field(self.Meta.scim_relation).field.name
+            setattr(resource, link, instance)
+            resource.save()
+        for target, name, values in relations:
+            getattr(target, name).set(values or [])
+
+    def assign(self, target: Any, values: Mapping[str, Any]) -> list[tuple[Any, str, Any]]:
+        """Write validated values onto ``target`` (a model or a JSON dict); return relation writes."""
+        relations: list[tuple[Any, str, Any]] = []
+        self._assign(target, values, relations)
+        return relations
+
+    def _assign(self, target: Any, values: Mapping[str, Any], relations: list) -> None:
+        for key, value in values.items():
+            if isinstance(target, dict):
+                if value is None:
+                    target.pop(key, None)
+                elif isinstance(value, Mapping):
+                    child = target.get(key)
+                    if not isinstance(child, dict):
+                        child = target[key] = {}
+                    self._assign(child, value, relations)
+                    if not child:
+                        target.pop(key, None)
+                else:
+                    target[key] = compact(value)
+                continue
+
+            try:
+                model_field = target._meta.get_field(key)
+            except FieldDoesNotExist:
+                model_field = None
+            if model_field is not None and (model_field.many_to_many or model_field.one_to_many):
+                relations.append((target, key, value))
+                continue
+            current = getattr(target, key, None)
+            if isinstance(value, Mapping) and isinstance(current, (dict, models.Model)):
+                self._assign(current, value, relations)
+                continue
+            if value is None and model_field is not None and not model_field.null:
+                value = model_field.get_default()
+            setattr(target, key, value)
+
+    # -- representation ----------------------------------------------------
+
+    def to_representation(self, instance: models.Model) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        schemas = [self.Meta.schema]
+        schemas += [
+            extension.get_schema_urn() for extension, _ in self.get_extensions() if extension.get_schema_urn() in data
+        ]
+        return {"schemas": schemas, **data}

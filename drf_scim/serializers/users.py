@@ -1,0 +1,143 @@
+"""The User resource type (RFC 7643 §4.1) on ``AUTH_USER_MODEL``.
+
+userName, name.givenName, name.familyName and active live in the user model's
+own columns; password is hashed into its password column; every other
+attribute is kept verbatim in the companion ``SCIMUser`` row's JSON document.
+A project maps attributes to its own columns by subclassing and redeclaring
+fields with ``source=``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+
+from ..constants import USER_SCHEMA
+from ..fields import BinaryAttribute, BooleanAttribute, PasswordAttribute, ReferenceAttribute, StringAttribute
+from .base import ComplexAttribute, SCIMSerializer
+from .enterprise import EnterpriseUserExtension
+from .relations import GroupsAttribute
+
+
+class NameSerializer(ComplexAttribute):
+    """The components of the user's real name."""
+
+    formatted = StringAttribute(required=False, help_text="The full name, formatted for display.")
+    familyName = StringAttribute(source="last_name", required=False, max_length=150, help_text="The family name.")
+    givenName = StringAttribute(source="first_name", required=False, max_length=150, help_text="The given name.")
+    middleName = StringAttribute(required=False, help_text="The middle name(s).")
+    honorificPrefix = StringAttribute(required=False, help_text="Title prefix, e.g. 'Ms.'.")
+    honorificSuffix = StringAttribute(required=False, help_text="Title suffix, e.g. 'III'.")
+
+
+class MultiValueSerializer(ComplexAttribute):
+    """The sub-attributes shared by the multi-valued attributes of a User."""
+
+    value = StringAttribute(required=False, help_text="The value.")
+    display = StringAttribute(required=False, help_text="A human-readable name.")
+    type = StringAttribute(required=False, help_text="A label for the value's function.")
+    primary = BooleanAttribute(required=False, help_text="Whether this is the preferred value.")
+
+
+class EmailSerializer(MultiValueSerializer):
+    type = StringAttribute(required=False, canonical_values=("work", "home", "other"), help_text="work, home or other.")
+
+
+class PhoneNumberSerializer(MultiValueSerializer):
+    type = StringAttribute(
+        required=False,
+        canonical_values=("work", "home", "mobile", "fax", "pager", "other"),
+        help_text="work, home, mobile, fax, pager or other.",
+    )
+
+
+class IMSerializer(MultiValueSerializer):
+    type = StringAttribute(
+        required=False,
+        canonical_values=("aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo"),
+        help_text="The instant messaging service.",
+    )
+
+
+class PhotoSerializer(MultiValueSerializer):
+    value = ReferenceAttribute(required=False, help_text="URL of the image.")
+    type = StringAttribute(required=False, canonical_values=("photo", "thumbnail"), help_text="photo or thumbnail.")
+
+
+class AddressSerializer(ComplexAttribute):
+    formatted = StringAttribute(required=False, help_text="The full mailing address, formatted for display.")
+    streetAddress = StringAttribute(required=False, help_text="The street address.")
+    locality = StringAttribute(required=False, help_text="City or locality.")
+    region = StringAttribute(required=False, help_text="State or region.")
+    postalCode = StringAttribute(required=False, help_text="Zip or postal code.")
+    country = StringAttribute(required=False, help_text="Country, as an ISO 3166-1 alpha-2 code.")
+    type = StringAttribute(required=False, canonical_values=("work", "home", "other"), help_text="work, home or other.")
+    primary = BooleanAttribute(required=False, help_text="Whether this is the preferred address.")
+
+
+class X509CertificateSerializer(MultiValueSerializer):
+    value = BinaryAttribute(required=False, help_text="A DER-encoded X.509 certificate, base64-encoded.")
+
+
+class UserSerializer(SCIMSerializer):
+    """A SCIM User with the Enterprise User extension."""
+
+    userName = StringAttribute(
+        source="username",
+        max_length=150,
+        required=True,
+        allow_blank=False,
+        uniqueness="server",
+        help_text="Unique identifier of the user, used to sign in.",
+    )
+    name = NameSerializer(source="*", required=False, help_text="The components of the user's real name.")
+    displayName = StringAttribute(required=False, help_text="The name of the user, suitable for display.")
+    nickName = StringAttribute(required=False, help_text="The casual way to address the user.")
+    profileUrl = ReferenceAttribute(required=False, help_text="A URI of the user's online profile.")
+    title = StringAttribute(required=False, help_text="The user's title, such as 'Vice President'.")
+    userType = StringAttribute(required=False, help_text="The relationship to the organization, e.g. 'Employee'.")
+    preferredLanguage = StringAttribute(required=False, help_text="Preferred language, e.g. 'en-US'.")
+    locale = StringAttribute(required=False, help_text="Default location, e.g. 'en-US'.")
+    timezone = StringAttribute(required=False, help_text="Time zone in the Olson database format.")
+    active = BooleanAttribute(source="is_active", required=False, help_text="The user's administrative status.")
+    password = PasswordAttribute(help_text="The user's clear text password; write-only.")
+    emails = EmailSerializer(many=True, required=False, help_text="Email addresses.")
+    phoneNumbers = PhoneNumberSerializer(many=True, required=False, help_text="Phone numbers.")
+    ims = IMSerializer(many=True, required=False, help_text="Instant messaging addresses.")
+    photos = PhotoSerializer(many=True, required=False, help_text="URLs of photos of the user.")
+    addresses = AddressSerializer(many=True, required=False, help_text="Physical mailing addresses.")
+    groups = GroupsAttribute(help_text="The groups the user belongs to.")
+    entitlements = MultiValueSerializer(many=True, required=False, help_text="Entitlements of the user.")
+    roles = MultiValueSerializer(many=True, required=False, help_text="Roles of the user.")
+    x509Certificates = X509CertificateSerializer(many=True, required=False, help_text="Certificates of the user.")
+
+    class Meta:
+        model = get_user_model()
+        schema = USER_SCHEMA
+        resource_type = "User"
+        description = "User Account"
+        scim_relation = "scim"
+        extensions = [EnterpriseUserExtension]
+        render_empty = ("groups",)
+
+    def get_user_name(self, instance: Any) -> str:
+        return self.fields["userName"].get_attribute(instance) or ""
+
+    def save_resource(self, instance: Any, *, created: bool, relations: list) -> None:
+        resource = self.get_resource(instance)
+        resource.user_name_key = self.get_user_name(instance).casefold()
+        if created and not instance.password:
+            instance.set_unusable_password()
+        self.mirror_email(instance, resource)
+        super().save_resource(instance, created=created, relations=relations)
+
+    def mirror_email(self, instance: Any, resource: Any) -> None:
+        """Copy the primary (else first) email into the user model's ``email`` column, when it has one."""
+        field = next((f for f in instance._meta.concrete_fields if f.name == "email"), None)
+        if field is None or "email" in {f.source for f in self.fields.values()}:
+            return
+        emails = [item for item in resource.data.get("emails", []) if isinstance(item, dict) and item.get("value")]
+        primary = next((item for item in emails if item.get("primary") is True), emails[0] if emails else None)
+        value = primary["value"] if primary else ""
+        instance.email = value if len(value) <= (field.max_length or 254) else ""

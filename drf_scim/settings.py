@@ -1,0 +1,135 @@
+"""The ``DRF_SCIM`` settings dict, resolved lazily like DRF's ``api_settings``.
+
+Usage::
+
+    from drf_scim.settings import scim_settings
+    scim_settings.DEFAULT_PAGE_SIZE
+
+Values are read from ``settings.DRF_SCIM`` on first access and reloaded whenever
+that setting changes (so ``override_settings`` works in tests).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+SETTING_NAME = "DRF_SCIM"
+
+DEFAULTS: dict[str, Any] = {
+    # Absolute URL of the SCIM root (e.g. "https://api.example.com/scim/v2"), used
+    # for meta.location and $ref when the service runs behind a proxy. None: build
+    # it from the request.
+    "BASE_URL": None,
+    # Serializers of the built-in resource types.
+    "USER_SERIALIZER": "drf_scim.serializers.UserSerializer",
+    "GROUP_SERIALIZER": "drf_scim.serializers.GroupSerializer",
+    # Policies of every SCIM view.
+    "AUTHENTICATION_CLASSES": ["drf_scim.authentication.SCIMOAuth2Authentication"],
+    "PERMISSION_CLASSES": ["drf_scim.permissions.SCIMScopePermission"],
+    "PARSER_CLASSES": ["drf_scim.parsers.SCIMParser", "drf_scim.parsers.JSONParser"],
+    "RENDERER_CLASSES": ["drf_scim.renderers.SCIMRenderer"],
+    "PAGINATION_CLASS": "drf_scim.pagination.SCIMPagination",
+    "CONTENT_NEGOTIATION_CLASS": "drf_scim.negotiation.SCIMContentNegotiation",
+    "EXCEPTION_HANDLER": "drf_scim.exceptions.scim_exception_handler",
+    # OAuth2 scopes a token needs for reads (GET, .search) and writes.
+    "READ_SCOPE": "scim:read",
+    "WRITE_SCOPE": "scim:write",
+    # Realm announced in WWW-Authenticate on 401 responses.
+    "AUTHENTICATION_REALM": "scim",
+    # Paging: the count used when a client sends none, and the most it may ask for.
+    "DEFAULT_PAGE_SIZE": 100,
+    "MAX_PAGE_SIZE": 1000,
+    # Media type of every response. OneLogin asks for "application/json".
+    "RESPONSE_MEDIA_TYPE": "application/scim+json",
+    # Largest request body accepted, in bytes (413 beyond it, checked before parsing).
+    "MAX_PAYLOAD_SIZE": 1_048_576,
+    # False: DELETE /Users/{id} deletes the user. True: the user is deactivated and
+    # kept for audit, and disappears from SCIM (404 from then on).
+    "SOFT_DELETE_USERS": False,
+}
+
+IMPORT_STRINGS = {
+    "USER_SERIALIZER",
+    "GROUP_SERIALIZER",
+    "AUTHENTICATION_CLASSES",
+    "PERMISSION_CLASSES",
+    "PARSER_CLASSES",
+    "RENDERER_CLASSES",
+    "PAGINATION_CLASS",
+    "CONTENT_NEGOTIATION_CLASS",
+    "EXCEPTION_HANDLER",
+}
+
+
+def perform_import(value: Any, setting_name: str) -> Any:
+    """Import a dotted path, or each dotted path of a list."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return import_from_string(value, setting_name)
+    if isinstance(value, (list, tuple)):
+        return [import_from_string(item, setting_name) if isinstance(item, str) else item for item in value]
+    return value
+
+
+def import_from_string(value: str, setting_name: str) -> Any:
+    try:
+        return import_string(value)
+    except ImportError as exc:
+        raise ImproperlyConfigured(
+            f"Could not import {value!r} for {SETTING_NAME}[{setting_name!r}]: {exc}. "
+            f"Write a dotted path to an importable class, e.g. {DEFAULTS[setting_name]!r}."
+        ) from exc
+
+
+class SCIMSettings:
+    """Attribute access to ``settings.DRF_SCIM`` merged over ``DEFAULTS``."""
+
+    def __init__(self, defaults: dict[str, Any] | None = None, import_strings: set[str] | None = None):
+        self.defaults = defaults or DEFAULTS
+        self.import_strings = import_strings or IMPORT_STRINGS
+        self._cached: set[str] = set()
+        self._user_settings: dict[str, Any] | None = None
+
+    @property
+    def user_settings(self) -> dict[str, Any]:
+        if self._user_settings is None:
+            value = getattr(settings, SETTING_NAME, {}) or {}
+            if not isinstance(value, dict):
+                raise ImproperlyConfigured(
+                    f"{SETTING_NAME} must be a dict, e.g. {SETTING_NAME} = {{'READ_SCOPE': 'scim:read'}}."
+                )
+            self._user_settings = value
+        return self._user_settings
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr not in self.defaults:
+            raise AttributeError(f"Invalid {SETTING_NAME} setting: {attr!r}")
+        value = self.user_settings.get(attr, self.defaults[attr])
+        if attr in self.import_strings:
+            value = perform_import(value, attr)
+        self._cached.add(attr)
+        setattr(self, attr, value)
+        return value
+
+    def reload(self) -> None:
+        for attr in self._cached:
+            delattr(self, attr)
+        self._cached.clear()
+        self._user_settings = None
+
+
+scim_settings = SCIMSettings()
+
+
+def reload_scim_settings(*, setting: str, **kwargs: Any) -> None:
+    if setting == SETTING_NAME:
+        scim_settings.reload()
+
+
+setting_changed.connect(reload_scim_settings)

@@ -1,0 +1,200 @@
+"""Viewsets: one per resource type, from the URL to the database and back.
+
+A request goes: authentication and scopes (``SCIMViewMixin``) -> ``get_queryset``
+(the only place that decides which rows a client may see) -> the serializer
+(validation, storage) inside a transaction -> the renderer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, models, transaction
+from django.db.models import prefetch_related_objects
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from rest_framework import status, viewsets
+from rest_framework.response import Response
+
+from .exceptions import Uniqueness
+from .reverse import resource_location
+from .settings import scim_settings
+from .views import SCIMViewMixin
+
+
+class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
+    """List, retrieve, create (POST), replace (PUT) and delete one resource type.
+
+    Subclasses name their serializer with ``serializer_class`` (or a setting, via
+    ``get_serializer_class``); the model, the lookup and the related rows to fetch
+    all follow from it.
+    """
+
+    lookup_field = "scim_id"
+    lookup_value_regex = "[^/]+"
+    serializer_class: type | None = None
+
+    # -- declaration -------------------------------------------------------
+
+    @classmethod
+    def get_scim_serializer_class(cls) -> type:
+        """The serializer class, without a request (routers and discovery use it)."""
+        if cls.serializer_class is None:
+            raise NotImplementedError(
+                f"{cls.__name__} must set serializer_class or override get_scim_serializer_class()."
+            )
+        return cls.serializer_class
+
+    @classmethod
+    def get_resource_type_name(cls) -> str:
+        return cls.get_scim_serializer_class().Meta.resource_type
+
+    def get_serializer_class(self) -> type:
+        return self.get_scim_serializer_class()
+
+    @property
+    def pagination_class(self) -> type | None:
+        return scim_settings.PAGINATION_CLASS
+
+    # -- rows --------------------------------------------------------------
+
+    def get_base_queryset(self) -> models.QuerySet:
+        """Every row of the model that is a SCIM resource. Override to scope it (tenants)."""
+        serializer_class = self.get_serializer_class()
+        queryset = serializer_class.Meta.model._default_manager.all()
+        relation = getattr(serializer_class.Meta, "scim_relation", None)
+        if relation:
+            queryset = queryset.filter(**{f"{relation}__isnull": False})
+        return queryset
+
+    def get_queryset(self) -> models.QuerySet:
+        serializer = self.get_serializer()
+        return (
+            self.get_base_queryset()
+            .select_related(*serializer.get_select_related())
+            .prefetch_related(*serializer.get_prefetch_related())
+            .order_by("pk")
+        )
+
+    def get_lookup_filter(self) -> dict[str, Any]:
+        prefix = self.get_serializer_class().get_resource_prefix().replace(".", "__")
+        return {f"{prefix}scim_id": self.kwargs[self.lookup_url_kwarg or self.lookup_field]}
+
+    def get_object(self) -> models.Model:
+        instance = get_object_or_404(self.get_queryset(), **self.get_lookup_filter())
+        self.check_object_permissions(self.request, instance)
+        return instance
+
+    # -- responses ---------------------------------------------------------
+
+    def get_resource_headers(
+        self, serializer: Any, instance: models.Model, *, location: bool = False
+    ) -> dict[str, str]:
+        resource = serializer.get_resource(instance)
+        headers = {"ETag": resource.etag}
+        if location:
+            headers["Location"] = resource_location(self.request, serializer.Meta.resource_type, resource.scim_id)
+        return headers
+
+    def refresh_relations(self, serializer: Any, instance: models.Model) -> None:
+        """Fetch the related rows the response shows, after a write changed them."""
+        instance._prefetched_objects_cache = {}
+        prefetches = serializer.get_prefetch_related()
+        if prefetches:
+            prefetch_related_objects([instance], *prefetches)
+
+    # -- actions -----------------------------------------------------------
+
+    def list(self, request: Any, *args: Any, **kwargs: Any) -> Response:
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        serializer = self.get_serializer(page, many=True)
+        return self.get_paginated_response(serializer.data)
+
+    def retrieve(self, request: Any, *args: Any, **kwargs: Any) -> Response:
+        instance = self.get_object()
+        serializer = self.get_serializer(instance)
+        return Response(serializer.data, headers=self.get_resource_headers(serializer, instance))
+
+    def create(self, request: Any, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        self.perform_save(serializer)
+        self.refresh_relations(serializer, serializer.instance)
+        headers = self.get_resource_headers(serializer, serializer.instance, location=True)
+        return Response(serializer.data, status=status.HTTP_201_CREATED, headers=headers)
+
+    def update(self, request: Any, *args: Any, **kwargs: Any) -> Response:
+        instance = self.get_object()
+        serializer = self.get_serializer(instance, data=request.data)
+        serializer.is_valid(raise_exception=True)
+        self.perform_save(serializer)
+        self.refresh_relations(serializer, serializer.instance)
+        return Response(serializer.data, headers=self.get_resource_headers(serializer, serializer.instance))
+
+    def destroy(self, request: Any, *args: Any, **kwargs: Any) -> Response:
+        instance = self.get_object()
+        with transaction.atomic():
+            self.perform_destroy(instance)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    # -- writes ------------------------------------------------------------
+
+    def perform_save(self, serializer: Any) -> None:
+        """Save in one transaction; a unique constraint violated by a concurrent write is a 409."""
+        try:
+            with transaction.atomic():
+                serializer.save()
+        except IntegrityError as exc:
+            raise self.uniqueness_error(serializer) from exc
+
+    def uniqueness_error(self, serializer: Any) -> Uniqueness:
+        names = [
+            attribute.name
+            for attribute in serializer.get_attributes()
+            if attribute.uniqueness == "server" and attribute.name != "id"
+        ]
+        values = [
+            f"{name} {serializer.initial_data.get(name)!r}"
+            for name in names
+            if isinstance(serializer.initial_data, dict) and name in serializer.initial_data
+        ]
+        what = " or ".join(values or names) or "a unique attribute"
+        return Uniqueness(f"A {serializer.Meta.resource_type} with {what} already exists.")
+
+    def perform_destroy(self, instance: models.Model) -> None:
+        instance.delete()
+
+
+class UserViewSet(SCIMModelViewSet):
+    """/Users; DELETE deactivates instead when ``SOFT_DELETE_USERS`` is on."""
+
+    @classmethod
+    def get_scim_serializer_class(cls) -> type:
+        return cls.serializer_class or scim_settings.USER_SERIALIZER
+
+    def get_base_queryset(self) -> models.QuerySet:
+        return super().get_base_queryset().filter(scim__deleted__isnull=True)
+
+    def perform_destroy(self, instance: models.Model) -> None:
+        if not scim_settings.SOFT_DELETE_USERS:
+            return super().perform_destroy(instance)
+        resource = instance.scim
+        resource.data["deletedUserName"] = instance.get_username()
+        resource.deleted = timezone.now()
+        resource.user_name_key = None
+        resource.bump_version()
+        resource.save()
+        # Free the userName for a new user while keeping the row for audit.
+        setattr(instance, get_user_model().USERNAME_FIELD, f"deleted.{resource.scim_id}")
+        instance.is_active = False
+        instance.save()
+
+
+class GroupViewSet(SCIMModelViewSet):
+    """/Groups."""
+
+    @classmethod
+    def get_scim_serializer_class(cls) -> type:
+        return cls.serializer_class or scim_settings.GROUP_SERIALIZER

@@ -1,0 +1,3 @@
+from sample_site.urls import urlpatterns as sample_urlpatterns
+
+urlpatterns = [*sample_urlpatterns]
