@@ -12,12 +12,12 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, models, transaction
 from django.db.models import prefetch_related_objects
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from rest_framework import status, viewsets
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
-from .exceptions import Uniqueness
+from .exceptions import InvalidSyntax, Uniqueness
 from .reverse import resource_location
 from .settings import scim_settings
 from .views import SCIMViewMixin
@@ -117,8 +117,21 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         serializer = self.get_serializer(instance)
         return Response(serializer.data, headers=self.get_resource_headers(serializer, instance))
 
+    def get_request_body(self, request: Any) -> dict[str, Any]:
+        """The parsed request body, which SCIM requires to be a JSON object."""
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length <= 0 and "HTTP_TRANSFER_ENCODING" not in request.META:
+            raise InvalidSyntax("The request body is empty.")
+        data = request.data
+        if not isinstance(data, dict):
+            raise InvalidSyntax(f"The request body must be a JSON object, not {type(data).__name__}.")
+        return data
+
     def create(self, request: Any, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
+        serializer = self.get_serializer(data=self.get_request_body(request))
         serializer.is_valid(raise_exception=True)
         self.perform_save(serializer)
         self.refresh_relations(serializer, serializer.instance)
@@ -127,7 +140,7 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
 
     def update(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         instance = self.get_object()
-        serializer = self.get_serializer(instance, data=request.data)
+        serializer = self.get_serializer(instance, data=self.get_request_body(request))
         serializer.is_valid(raise_exception=True)
         self.perform_save(serializer)
         self.refresh_relations(serializer, serializer.instance)

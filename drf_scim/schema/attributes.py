@@ -115,6 +115,16 @@ def scim_options(field: serializers.Field) -> dict[str, Any]:
     return options
 
 
+def mutability_of(field: serializers.Field) -> str:
+    """The mutability of the attribute a field declares (explicit, else from read_only/write_only)."""
+    explicit = scim_options(field).get("mutability")
+    if explicit:
+        return explicit
+    if field.read_only:
+        return READ_ONLY
+    return WRITE_ONLY if field.write_only else READ_WRITE
+
+
 def infer_type(field: serializers.Field) -> str:
     for klass in type(field).__mro__:
         if klass in FIELD_TYPES:
@@ -128,12 +138,8 @@ def attribute_of(name: str, field: serializers.Field) -> Attribute:
     multi_valued = options.get("multi_valued", isinstance(field, (serializers.ListSerializer, serializers.ListField)))
     inner = getattr(field, "child", field) if multi_valued else field
 
-    if field.read_only:
-        mutability, returned = READ_ONLY, DEFAULT
-    elif field.write_only:
-        mutability, returned = WRITE_ONLY, NEVER
-    else:
-        mutability, returned = READ_WRITE, DEFAULT
+    mutability = mutability_of(field)
+    returned = NEVER if mutability == WRITE_ONLY else DEFAULT
 
     canonical = options.get("canonical_values")
     if canonical is None and isinstance(inner, serializers.ChoiceField):
@@ -148,7 +154,7 @@ def attribute_of(name: str, field: serializers.Field) -> Attribute:
         type=options.get("scim_type") or infer_type(inner),
         multi_valued=bool(multi_valued),
         required=bool(field.required),
-        mutability=options.get("mutability", mutability),
+        mutability=mutability,
         returned=options.get("returned", returned),
         uniqueness=options.get("uniqueness", "none"),
         case_exact=bool(options.get("case_exact", False)),

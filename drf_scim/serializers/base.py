@@ -1,9 +1,10 @@
 """The base classes that make a DRF serializer a SCIM schema.
 
 A resource serializer declares its attributes as DRF fields; each field's
-``source`` says where the value lives. A field without a ``source`` is kept in
-the resource's JSON document (``SCIMResource.data``), so attributes without a
-column need no storage code. Reading leaves unassigned attributes out
+``source`` says where the value lives. A field without a ``source`` reads and
+writes the model attribute of its name, like in DRF, and when the model has no
+such attribute it is kept in the resource's JSON document
+(``SCIMResource.data``): attributes without a column need no storage code. Reading leaves unassigned attributes out
 (RFC 7643 §2.5); writing matches attribute names ignoring case, clears the
 attributes a replace leaves out, and saves the model, its companion row and
 its relations in that order.
@@ -18,6 +19,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.db.models import Prefetch
+from django.db.models.fields.related_descriptors import ReverseManyToOneDescriptor
 from rest_framework import serializers
 from rest_framework.fields import SkipField, empty, get_error_detail
 from rest_framework.settings import api_settings
@@ -26,7 +28,7 @@ from ..exceptions import Mutability
 from ..fields import AttributeMixin, StringAttribute
 from ..models import SCIMResource
 from ..reverse import resource_location
-from ..schema.attributes import IMMUTABLE, WRITE_ONLY, Attribute, attribute_of, scim_options
+from ..schema.attributes import IMMUTABLE, WRITE_ONLY, Attribute, attribute_of, mutability_of
 
 
 def deep_set(target: dict, keys: list[str], value: Any) -> None:
@@ -71,8 +73,9 @@ class SCIMSerializerMixin:
         for old, new in getattr(meta, "renamed_fields", {}).items():
             fields[new] = fields.pop(old)
         document = self.get_document_path()
+        model = getattr(getattr(self.root, "Meta", None), "model", None)
         for name, field in fields.items():
-            if field.source is None and document and not field.read_only:
+            if field.source is None and document and not field.read_only and not has_attribute(model, name):
                 field.source = f"{document}.{name}"
             if (
                 isinstance(field, SCIMSerializerMixin)
@@ -195,8 +198,19 @@ class SCIMSerializerMixin:
             raise Mutability(f"Attribute {field.field_name!r} is immutable and cannot be changed.")
 
 
-def attribute_mutability(field: serializers.Field) -> str | None:
-    return scim_options(field).get("mutability")
+def has_attribute(model: type[models.Model] | None, name: str) -> bool:
+    """Whether ``model`` has a field or attribute called ``name`` (then it is the storage)."""
+    if model is None:
+        return False
+    try:
+        model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return hasattr(model, name)
+    return True
+
+
+def attribute_mutability(field: serializers.Field) -> str:
+    return mutability_of(field)
 
 
 def _is_empty(value: Any) -> bool:
@@ -444,8 +458,8 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
                 model_field = target._meta.get_field(key)
             except FieldDoesNotExist:
                 model_field = None
-            if model_field is not None and (model_field.many_to_many or model_field.one_to_many):
-                relations.append((target, key, value))
+            if isinstance(getattr(type(target), key, None), ReverseManyToOneDescriptor):
+                relations.append((target, key, value))  # many-to-many or reverse foreign key
                 continue
             current = getattr(target, key, None)
             if isinstance(value, Mapping) and isinstance(current, (dict, models.Model)):

@@ -1,0 +1,52 @@
+# drf_scim: `make run` serves the sample site, `make test` runs the whole suite (SQLite and PostgreSQL).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+POSTGRES_URL ?= postgres:///scim_test
+MANAGE := $(BIN)/python sample_site/manage.py
+
+.PHONY: install run test test-sqlite test-postgres lint format clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(MANAGE) migrate --noinput -v0
+	$(MANAGE) scim_seed --users 5 --groups 2
+	@token=$$($(MANAGE) scim_token --client sample-site | tail -n 1); \
+	echo ""; \
+	echo "SCIM base URL: http://$(HOST):$(PORT)/scim/v2"; \
+	echo "Bearer token:  $$token"; \
+	echo ""; \
+	echo "Try:  curl -H 'Authorization: Bearer $$token' http://$(HOST):$(PORT)/scim/v2/Users"; \
+	echo ""
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+test: lint test-sqlite test-postgres
+
+test-sqlite: install
+	env -u DATABASE_URL $(BIN)/pytest
+
+# Starts the local PostgreSQL cluster when it is not running (see .ci/postgres).
+test-postgres: install
+	.ci/postgres
+	DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check drf_scim tests sample_site
+	$(BIN)/ruff format --check drf_scim tests sample_site
+
+format: install
+	$(BIN)/ruff check --fix drf_scim tests sample_site
+	$(BIN)/ruff format drf_scim tests sample_site
+
+clean:
+	rm -rf $(VENV) sample_site/db.sqlite3 .pytest_cache .ruff_cache

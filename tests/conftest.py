@@ -1,0 +1,100 @@
+"""Fixtures: an API client holding a bearer token, and helpers to provision through HTTP."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from oauth2_provider.models import get_access_token_model, get_application_model
+from rest_framework.test import APIClient
+
+from tests.helpers import BASE, group_body, user_body
+
+
+class SCIMClient(APIClient):
+    """An APIClient that sends JSON as application/scim+json and decodes SCIM responses."""
+
+    def _send(self, method: str, path: str, data: Any = None, content_type: str = "application/scim+json", **extra):
+        body = data if isinstance(data, (str, bytes)) or data is None else json.dumps(data)
+        response = getattr(super(), method)(path, data=body, content_type=content_type, **extra)
+        ctype = response.get("Content-Type", "")
+        response.body = json.loads(response.content) if response.content and "json" in ctype else None
+        return response
+
+    def get(self, path, data=None, **extra):  # noqa: D401 - same signature as APIClient
+        response = super().get(path, data=data, **extra)
+        ctype = response.get("Content-Type", "")
+        response.body = json.loads(response.content) if response.content and "json" in ctype else None
+        return response
+
+    def post(self, path, data=None, **extra):
+        return self._send("post", path, data, **extra)
+
+    def put(self, path, data=None, **extra):
+        return self._send("put", path, data, **extra)
+
+    def patch(self, path, data=None, **extra):
+        return self._send("patch", path, data, **extra)
+
+    def delete(self, path, data=None, **extra):
+        return self._send("delete", path, data, **extra)
+
+
+@pytest.fixture
+def make_token(db) -> Callable[..., str]:
+    """Create an access token with the given scopes; returns the raw token."""
+    counter = iter(range(1, 1_000_000))
+
+    def make(scopes: str = "scim:read scim:write", *, expired: bool = False, client: str = "tests") -> str:
+        Application = get_application_model()
+        application, _ = Application.objects.get_or_create(
+            name=client,
+            defaults={
+                "client_type": Application.CLIENT_CONFIDENTIAL,
+                "authorization_grant_type": Application.GRANT_CLIENT_CREDENTIALS,
+            },
+        )
+        raw = f"token-{client}-{next(counter)}-{scopes.replace(' ', '-')}"
+        delta = timedelta(hours=-1 if expired else 1)
+        get_access_token_model().objects.create(
+            application=application, token=raw, scope=scopes, expires=timezone.now() + delta
+        )
+        return raw
+
+    return make
+
+
+@pytest.fixture
+def anon() -> SCIMClient:
+    return SCIMClient()
+
+
+@pytest.fixture
+def api(make_token) -> SCIMClient:
+    client = SCIMClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {make_token()}")
+    return client
+
+
+@pytest.fixture
+def create_user(api) -> Callable[..., dict[str, Any]]:
+    def create(user_name: str = "bjensen@example.com", **extra: Any) -> dict[str, Any]:
+        response = api.post(f"{BASE}/Users", user_body(user_name, **extra))
+        assert response.status_code == 201, response.body
+        return response.body
+
+    return create
+
+
+@pytest.fixture
+def create_group(api) -> Callable[..., dict[str, Any]]:
+    def create(display_name: str = "Tour Guides", members: list[str] = (), **extra: Any) -> dict[str, Any]:
+        response = api.post(f"{BASE}/Groups", group_body(display_name, members, **extra))
+        assert response.status_code == 201, response.body
+        return response.body
+
+    return create

@@ -1,0 +1,27 @@
+"""Request bodies and constants shared by the tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_scim.constants import GROUP_SCHEMA, USER_SCHEMA
+
+BASE = "/scim/v2"
+
+
+def user_body(user_name: str = "bjensen@example.com", **extra: Any) -> dict[str, Any]:
+    body = {
+        "schemas": [USER_SCHEMA],
+        "userName": user_name,
+        "name": {"givenName": "Barbara", "familyName": "Jensen"},
+        "emails": [{"value": user_name, "type": "work", "primary": True}],
+        "active": True,
+    }
+    body.update(extra)
+    return body
+
+
+def group_body(display_name: str = "Tour Guides", members: list[str] = (), **extra: Any) -> dict[str, Any]:
+    body = {"schemas": [GROUP_SCHEMA], "displayName": display_name, "members": [{"value": m} for m in members]}
+    body.update(extra)
+    return body

@@ -1,0 +1,92 @@
+"""Index paging of lists (RFC 7644 §3.4.2.4) and the ListResponse envelope."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+
+from drf_scim.constants import LIST_RESPONSE_SCHEMA
+from tests.helpers import BASE
+
+
+@pytest.fixture
+def seven_users(create_user):
+    return [create_user(f"user{n}@example.com")["id"] for n in range(7)]
+
+
+def page(api, query: str = ""):
+    response = api.get(f"{BASE}/Users{query}")
+    assert response.status_code == 200, response.body
+    return response.body
+
+
+@pytest.mark.django_db
+class TestListResponse:
+    def test_envelope(self, api, seven_users):
+        body = page(api)
+        assert body["schemas"] == [LIST_RESPONSE_SCHEMA]
+        assert body["totalResults"] == 7
+        assert body["itemsPerPage"] == 7
+        assert body["startIndex"] == 1
+        assert [user["id"] for user in body["Resources"]] == seven_users
+
+    def test_empty_list(self, api):
+        body = page(api)
+        assert (body["totalResults"], body["itemsPerPage"], body["Resources"]) == (0, 0, [])
+
+    def test_pages_are_stable_and_disjoint(self, api, seven_users):
+        seen = []
+        for start in (1, 4, 7):
+            body = page(api, f"?startIndex={start}&count=3")
+            assert body["startIndex"] == start
+            assert body["totalResults"] == 7
+            assert body["itemsPerPage"] == len(body["Resources"])
+            seen += [user["id"] for user in body["Resources"]]
+        assert seen == seven_users
+
+    @pytest.mark.parametrize(("start", "expected"), [("0", 1), ("-5", 1), ("1", 1), ("3", 3)])
+    def test_start_index_below_one_means_one(self, api, seven_users, start, expected):
+        body = page(api, f"?startIndex={start}&count=2")
+        assert body["startIndex"] == expected
+        assert body["Resources"][0]["id"] == seven_users[expected - 1]
+
+    @pytest.mark.parametrize("count", ["0", "-1", "-100"])
+    def test_count_zero_or_negative_returns_only_the_total(self, api, seven_users, count, django_assert_num_queries):
+        with django_assert_num_queries(2):  # token, COUNT
+            body = page(api, f"?count={count}")
+        assert (body["totalResults"], body["itemsPerPage"], body["Resources"]) == (7, 0, [])
+
+    def test_start_index_past_the_end(self, api, seven_users):
+        body = page(api, "?startIndex=50")
+        assert (body["totalResults"], body["itemsPerPage"], body["startIndex"], body["Resources"]) == (7, 0, 50, [])
+
+    def test_default_and_maximum_count_are_settings(self, api, seven_users):
+        with override_settings(DRF_SCIM={"DEFAULT_PAGE_SIZE": 2, "MAX_PAGE_SIZE": 5}):
+            assert page(api)["itemsPerPage"] == 2
+            assert page(api, "?count=100")["itemsPerPage"] == 5
+
+    @pytest.mark.parametrize("query", ["?count=abc", "?startIndex=1.5", "?count=1e3"])
+    def test_non_integer_parameters_are_invalid(self, api, query):
+        response = api.get(f"{BASE}/Users{query}")
+        assert response.status_code == 400
+        assert response.body["scimType"] == "invalidValue"
+
+    def test_okta_import_pages_by_100(self, api, seven_users):
+        with override_settings(DRF_SCIM={"MAX_PAGE_SIZE": 3}):
+            first = page(api, "?startIndex=1&count=100")
+            second = page(api, f"?startIndex={1 + first['itemsPerPage']}&count=100")
+        assert first["itemsPerPage"] == second["itemsPerPage"] == 3
+        assert isinstance(first["totalResults"], int)
+        assert not {u["id"] for u in first["Resources"]} & {u["id"] for u in second["Resources"]}
+
+    def test_google_probe_with_count_one(self, api, seven_users):
+        body = page(api, "?count=1")
+        assert body["itemsPerPage"] == 1
+        assert body["totalResults"] == 7
+
+    def test_groups_page_too(self, api, create_group):
+        for n in range(3):
+            create_group(f"g{n}")
+        body = api.get(f"{BASE}/Groups?startIndex=2&count=1").body
+        assert [g["displayName"] for g in body["Resources"]] == ["g1"]
+        assert body["totalResults"] == 3
