@@ -25,7 +25,7 @@ class SCIMClient(APIClient):
         response.body = json.loads(response.content) if response.content and "json" in ctype else None
         return response
 
-    def get(self, path, data=None, **extra):  # noqa: D401 - same signature as APIClient
+    def get(self, path, data=None, **extra):
         response = super().get(path, data=data, **extra)
         ctype = response.get("Content-Type", "")
         response.body = json.loads(response.content) if response.content and "json" in ctype else None

@@ -157,3 +157,18 @@ class TestNegotiation:
             response = client.get(f"{BASE}/Users")
         assert response.status_code == 401
         assert response["Content-Type"] == "application/json"
+
+
+@pytest.mark.django_db
+def test_database_unavailable_is_a_scim_503_with_retry_after(api, create_user, monkeypatch):
+    from django.db import OperationalError
+
+    create_user()
+
+    def unavailable(self, *args, **kwargs):
+        raise OperationalError("could not connect to server: secret-host:5432")
+
+    monkeypatch.setattr(UserSerializer, "to_representation", unavailable)
+    body = assert_error(api.get(f"{BASE}/Users"), 503)
+    assert "secret-host" not in body["detail"]
+    assert api.get(f"{BASE}/Users")["Retry-After"]

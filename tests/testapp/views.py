@@ -1,0 +1,25 @@
+"""A custom resource type, as a project would declare it."""
+
+from drf_scim.fields import BooleanAttribute, StringAttribute
+from drf_scim.serializers import SCIMSerializer
+from drf_scim.viewsets import SCIMModelViewSet
+
+from .models import Device
+
+DEVICE_SCHEMA = "urn:example:params:scim:schemas:core:1.0:Device"
+
+
+class DeviceSerializer(SCIMSerializer):
+    serialNumber = StringAttribute(source="serial_number", max_length=64, required=True, uniqueness="server")
+    displayName = StringAttribute(source="name", max_length=100, required=False)
+    managed = BooleanAttribute(required=False)  # no column: kept in the JSON document
+
+    class Meta:
+        model = Device
+        schema = DEVICE_SCHEMA
+        resource_type = "Device"
+        description = "A device"
+
+
+class DeviceViewSet(SCIMModelViewSet):
+    serializer_class = DeviceSerializer
