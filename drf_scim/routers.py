@@ -15,7 +15,8 @@ from .views import NotFoundView
 class SCIMRouter(SimpleRouter):
     """Routes SCIM endpoints without trailing slashes (one is tolerated).
 
-    ``SCIMRouter()`` serves /Users and /Groups; register a custom resource type
+    ``SCIMRouter()`` serves /Users and /Groups and the discovery endpoints that
+    describe them (/ServiceProviderConfig, /ResourceTypes, /Schemas); register a custom resource type
     with ``router.register("Devices", DeviceViewSet)``. Every other path under
     the prefix answers a SCIM 404.
     """
@@ -23,6 +24,8 @@ class SCIMRouter(SimpleRouter):
     def __init__(self, *, include_defaults: bool = True) -> None:
         super().__init__(trailing_slash=False)
         self.trailing_slash = "/?"
+        for prefix, viewset in self.get_discovery_viewsets().items():
+            super().register(prefix, viewset, prefix)
         if include_defaults:
             from .viewsets import GroupViewSet, UserViewSet
 
@@ -32,6 +35,17 @@ class SCIMRouter(SimpleRouter):
     def register(self, prefix: str, viewset: Any, basename: str | None = None) -> None:
         super().register(prefix, viewset, basename or prefix)
         register_resource_type(viewset.get_resource_type_name(), prefix, viewset)
+
+    def get_discovery_viewsets(self) -> dict[str, type]:
+        """The discovery endpoints, each bound to this router so it describes what the router serves."""
+        from .discovery import ResourceTypeViewSet, SchemaViewSet, ServiceProviderConfigViewSet
+
+        bound = {"router": self}
+        return {
+            "ServiceProviderConfig": type("ServiceProviderConfigViewSet", (ServiceProviderConfigViewSet,), bound),
+            "ResourceTypes": type("ResourceTypeViewSet", (ResourceTypeViewSet,), bound),
+            "Schemas": type("SchemaViewSet", (SchemaViewSet,), bound),
+        }
 
     def get_urls(self) -> list:
         urls = super().get_urls()

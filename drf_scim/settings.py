@@ -39,6 +39,21 @@ DEFAULTS: dict[str, Any] = {
     # OAuth2 scopes a token needs for reads (GET, .search) and writes.
     "READ_SCOPE": "scim:read",
     "WRITE_SCOPE": "scim:write",
+    # Whether /ServiceProviderConfig, /ResourceTypes and /Schemas need a token (with
+    # the read or the write scope). False: anyone may read them.
+    "DISCOVERY_REQUIRES_AUTHENTICATION": True,
+    # authenticationSchemes announced in /ServiceProviderConfig.
+    "AUTHENTICATION_SCHEMES": [
+        {
+            "type": "oauthbearertoken",
+            "name": "OAuth Bearer Token",
+            "description": "Authentication with an OAuth 2.0 bearer token (RFC 6750).",
+            "specUri": "https://www.rfc-editor.org/info/rfc6750",
+            "primary": True,
+        }
+    ],
+    # documentationUri announced in /ServiceProviderConfig (None: left out).
+    "DOCUMENTATION_URI": None,
     # Realm announced in WWW-Authenticate on 401 responses.
     "AUTHENTICATION_REALM": "scim",
     # Paging: the count used when a client sends none, and the most it may ask for.

@@ -18,6 +18,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from .exceptions import InvalidSyntax, Uniqueness
+from .projection import Projection
 from .reverse import resource_location
 from .settings import scim_settings
 from .views import SCIMViewMixin
@@ -47,11 +48,38 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         return cls.serializer_class
 
     @classmethod
+    def supports(cls, feature: str) -> bool:
+        """Whether this endpoint supports a ServiceProviderConfig feature (patch, filter, sort, etag...)."""
+        if feature == "patch":
+            return callable(getattr(cls, "partial_update", None))
+        if feature == "changePassword":
+            fields = cls.get_scim_serializer_class()._declared_fields
+            return "password" in fields and not fields["password"].read_only
+        return False
+
+    @classmethod
     def get_resource_type_name(cls) -> str:
         return cls.get_scim_serializer_class().Meta.resource_type
 
     def get_serializer_class(self) -> type:
         return self.get_scim_serializer_class()
+
+    def get_projection(self) -> Projection:
+        """The attributes to return, from ``attributes`` / ``excludedAttributes`` in the query string."""
+        serializer_class = self.get_serializer_class()
+        params = self.request.query_params
+        return Projection.from_params(
+            params.get("attributes"),
+            params.get("excludedAttributes"),
+            schemas=serializer_class.get_schema_urns(),
+            core_schema=serializer_class.Meta.schema,
+        )
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        if getattr(self, "request", None) is not None:
+            context["projection"] = self.get_projection()
+        return context
 
     @property
     def pagination_class(self) -> type | None:

@@ -101,8 +101,7 @@ class Attribute:
             data["referenceTypes"] = list(self.reference_types)
         data["mutability"] = self.mutability
         data["returned"] = self.returned
-        if self.type != COMPLEX:
-            data["uniqueness"] = self.uniqueness
+        data["uniqueness"] = self.uniqueness
         if self.sub_attributes:
             data["subAttributes"] = [sub.to_representation() for sub in self.sub_attributes]
         return data
@@ -125,6 +124,14 @@ def mutability_of(field: serializers.Field) -> str:
     return WRITE_ONLY if field.write_only else READ_WRITE
 
 
+def returned_of(field: serializers.Field) -> str:
+    """When the attribute a field declares is returned (explicit, else never for writeOnly)."""
+    explicit = scim_options(field).get("returned")
+    if explicit:
+        return explicit
+    return NEVER if mutability_of(field) == WRITE_ONLY else DEFAULT
+
+
 def infer_type(field: serializers.Field) -> str:
     for klass in type(field).__mro__:
         if klass in FIELD_TYPES:
@@ -132,14 +139,16 @@ def infer_type(field: serializers.Field) -> str:
     return STRING
 
 
-def attribute_of(name: str, field: serializers.Field) -> Attribute:
-    """Build the characteristics of the attribute that ``field`` declares."""
+def attribute_of(name: str, field: serializers.Field, parent_mutability: str | None = None) -> Attribute:
+    """Build the characteristics of the attribute that ``field`` declares.
+
+    Sub-attributes of a readOnly attribute are readOnly too.
+    """
     options = scim_options(field)
     multi_valued = options.get("multi_valued", isinstance(field, (serializers.ListSerializer, serializers.ListField)))
     inner = getattr(field, "child", field) if multi_valued else field
 
-    mutability = mutability_of(field)
-    returned = NEVER if mutability == WRITE_ONLY else DEFAULT
+    mutability = READ_ONLY if parent_mutability == READ_ONLY else mutability_of(field)
 
     canonical = options.get("canonical_values")
     if canonical is None and isinstance(inner, serializers.ChoiceField):
@@ -147,7 +156,7 @@ def attribute_of(name: str, field: serializers.Field) -> Attribute:
 
     sub_attributes: tuple[Attribute, ...] = ()
     if isinstance(inner, serializers.Serializer):
-        sub_attributes = tuple(attribute_of(sub_name, sub) for sub_name, sub in inner.fields.items())
+        sub_attributes = tuple(attribute_of(sub_name, sub, mutability) for sub_name, sub in inner.fields.items())
 
     return Attribute(
         name=name,
@@ -155,7 +164,7 @@ def attribute_of(name: str, field: serializers.Field) -> Attribute:
         multi_valued=bool(multi_valued),
         required=bool(field.required),
         mutability=mutability,
-        returned=options.get("returned", returned),
+        returned=returned_of(field),
         uniqueness=options.get("uniqueness", "none"),
         case_exact=bool(options.get("case_exact", False)),
         canonical_values=tuple(canonical or ()),

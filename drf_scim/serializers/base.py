@@ -27,8 +27,9 @@ from rest_framework.settings import api_settings
 from ..exceptions import Mutability
 from ..fields import AttributeMixin, StringAttribute
 from ..models import SCIMResource
+from ..projection import Projection
 from ..reverse import resource_location
-from ..schema.attributes import IMMUTABLE, WRITE_ONLY, Attribute, attribute_of, mutability_of
+from ..schema.attributes import IMMUTABLE, WRITE_ONLY, Attribute, attribute_of, mutability_of, returned_of
 
 
 def deep_set(target: dict, keys: list[str], value: Any) -> None:
@@ -70,8 +71,9 @@ class SCIMSerializerMixin:
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
         meta = getattr(self, "Meta", None)
-        for old, new in getattr(meta, "renamed_fields", {}).items():
-            fields[new] = fields.pop(old)
+        renamed = getattr(meta, "renamed_fields", None)
+        if renamed:  # names that are not Python identifiers, such as "$ref"
+            fields = {renamed.get(name, name): field for name, field in fields.items()}
         document = self.get_document_path()
         model = getattr(getattr(self.root, "Meta", None), "model", None)
         for name, field in fields.items():
@@ -367,6 +369,25 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
         fields["meta"] = MetaField()
         return fields
 
+    @classmethod
+    def get_schema_urns(cls) -> list[str]:
+        """The core schema URN followed by the extension URNs."""
+        return [cls.Meta.schema, *(extension.get_schema_urn() for extension, _ in cls.get_extensions())]
+
+    def get_projection(self) -> Projection | None:
+        """The ``attributes``/``excludedAttributes`` of the request, from the context."""
+        return self.context.get("projection")
+
+    @property
+    def _readable_fields(self):
+        projection = self.get_projection()
+        for name, field in self.fields.items():
+            if field.write_only:
+                continue
+            if projection is not None and not projection.includes(name, returned_of(field)):
+                continue
+            yield field
+
     def get_attributes(self) -> list[Attribute]:
         """The characteristics of every attribute of the core schema."""
         urns = {extension.get_schema_urn() for extension, _ in self.get_extensions()}
@@ -393,7 +414,8 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
         return [prefetch for field in self._all_fields() for prefetch in getattr(field, "get_prefetches", lambda: [])()]
 
     def _all_fields(self):
-        stack = list(self.fields.values())
+        """The fields a response renders, nested ``source="*"`` ones included."""
+        stack = list(self._readable_fields)
         while stack:
             field = stack.pop(0)
             yield field
@@ -473,6 +495,11 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
 
     def to_representation(self, instance: models.Model) -> dict[str, Any]:
         data = super().to_representation(instance)
+        projection = self.get_projection()
+        if projection is not None:
+            pruned = {name: projection.prune(name, value) for name, value in data.items()}
+            render_empty = self.get_render_empty()
+            data = {name: value for name, value in pruned.items() if not _is_empty(value) or name in render_empty}
         schemas = [self.Meta.schema]
         schemas += [
             extension.get_schema_urn() for extension, _ in self.get_extensions() if extension.get_schema_urn() in data

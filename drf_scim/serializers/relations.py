@@ -59,7 +59,7 @@ class ReferenceSerializer(ComplexAttribute):
         mutability="immutable",
         help_text="The URI of the referenced resource.",
     )
-    display = StringAttribute(required=False, mutability="immutable", help_text="A human-readable name.")
+    display = StringAttribute(required=False, mutability="readOnly", help_text="A human-readable name.")
     type = StringAttribute(required=False, mutability="immutable", help_text="The type of the referenced resource.")
 
     class Meta:
