@@ -1,0 +1,20 @@
+"""README.rst stays valid reStructuredText and documents every setting."""
+
+from pathlib import Path
+
+import docutils.core
+
+from drf_scim.settings import DEFAULTS
+
+README = (Path(__file__).resolve().parent.parent / "README.rst").read_text()
+
+
+def test_readme_renders_without_warnings():
+    docutils.core.publish_string(
+        README, writer_name="null", settings_overrides={"halt_level": 2, "report_level": 2, "traceback": True}
+    )
+
+
+def test_every_setting_is_documented():
+    missing = [name for name in DEFAULTS if f"``{name}``" not in README]
+    assert missing == []
