@@ -11,7 +11,7 @@ README = (Path(__file__).resolve().parent.parent / "README.rst").read_text()
 
 def test_readme_renders_without_warnings():
     docutils.core.publish_string(
-        README, writer_name="null", settings_overrides={"halt_level": 2, "report_level": 2, "traceback": True}
+        README, writer="null", settings_overrides={"halt_level": 2, "report_level": 2, "traceback": True}
     )
 
 
