@@ -27,12 +27,12 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                     id="drf_scim.E002",
                 )
             )
-    for key in ("USER_SERIALIZER", "GROUP_SERIALIZER", "PAGINATION_CLASS", "EXCEPTION_HANDLER"):
+    for key in ("USER_SERIALIZER", "GROUP_SERIALIZER", "PAGINATION_CLASS", "EXCEPTION_HANDLER", "FILTER_BACKENDS"):
         try:
             getattr(scim_settings, key)
         except ImproperlyConfigured as exc:
             errors.append(Error(str(exc), id="drf_scim.E003"))
-    for key in ("DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "MAX_PAYLOAD_SIZE"):
+    for key in ("DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "MAX_PAYLOAD_SIZE", "FILTER_MAX_LENGTH", "FILTER_MAX_DEPTH"):
         value = user_settings.get(key, DEFAULTS[key])
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             errors.append(Error(f"{SETTING_NAME}[{key!r}] must be a positive integer.", id="drf_scim.E004"))

@@ -13,7 +13,42 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.contrib.contenttypes.fields import GenericForeignKey, GenericRelation
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
+
+
+class SCIMValue(models.Model):
+    """One value of a multi-valued attribute kept in a resource's JSON document.
+
+    The document stays the source of truth; these rows copy each value so that a
+    filter such as ``emails[type eq "work" and value co "@example.com"]`` is an
+    indexed EXISTS subquery on every database.
+    """
+
+    resource_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
+    resource_id = models.BigIntegerField()
+    resource = GenericForeignKey("resource_type", "resource_id")
+    # Path of the attribute in the JSON document: "emails", "enterprise.badges"...
+    attribute = models.CharField(max_length=255)
+    # The "value" sub-attribute, case-folded, for indexed equality.
+    value_key = models.TextField(null=True, blank=True)
+    item = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = "SCIM attribute value"
+        indexes = [
+            models.Index(fields=["resource_type", "attribute", "value_key"], name="drf_scim_value_key"),
+            models.Index(fields=["resource_type", "resource_id"], name="drf_scim_value_resource"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.attribute} of {self.resource_type_id}:{self.resource_id}"
+
+    @staticmethod
+    def key_of(item: object) -> str | None:
+        value = item.get("value") if isinstance(item, dict) else None
+        return value.casefold() if isinstance(value, str) else None
 
 
 class SCIMResource(models.Model):
@@ -25,6 +60,7 @@ class SCIMResource(models.Model):
     last_modified = models.DateTimeField(auto_now=True)
     version = models.PositiveBigIntegerField(default=1)
     data = models.JSONField("attributes without a column", default=dict, blank=True)
+    values = GenericRelation(SCIMValue, content_type_field="resource_type", object_id_field="resource_id")
 
     class Meta:
         abstract = True

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from .constants import LIST_RESPONSE_SCHEMA
 from .exceptions import InvalidValue
+from .params import scim_params
 from .settings import scim_settings
 
 
@@ -60,8 +61,8 @@ class SCIMPagination(BasePagination):
         return min(max(value, 0), self.get_max_page_size())
 
     def get_params(self, request: Any) -> Any:
-        """Paging parameters: the query string, or a SearchRequest body if the view provides one."""
-        return getattr(request, "scim_search_params", None) or request.query_params
+        """Paging parameters: the query string, or a SearchRequest body."""
+        return scim_params(request)
 
     def paginate_queryset(self, queryset: models.QuerySet, request: Any, view: Any = None) -> list[Any]:
         params = self.get_params(request)

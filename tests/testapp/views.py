@@ -1,8 +1,11 @@
 """A custom resource type, as a project would declare it."""
 
+import django_filters
+from django.contrib.auth import get_user_model
+
 from drf_scim.fields import BooleanAttribute, StringAttribute
 from drf_scim.serializers import SCIMSerializer
-from drf_scim.viewsets import SCIMModelViewSet
+from drf_scim.viewsets import SCIMModelViewSet, UserViewSet
 
 from .models import Device
 
@@ -23,3 +26,18 @@ class DeviceSerializer(SCIMSerializer):
 
 class DeviceViewSet(SCIMModelViewSet):
     serializer_class = DeviceSerializer
+
+
+class StaffFilterSet(django_filters.FilterSet):
+    """django-filter declarations: ``staff`` becomes a SCIM filter attribute and a query parameter."""
+
+    staff = django_filters.BooleanFilter(field_name="is_staff")
+    department = django_filters.CharFilter(field_name="scim__data__enterprise__department")
+
+    class Meta:
+        model = get_user_model()
+        fields: list[str] = []
+
+
+class FilterableUserViewSet(UserViewSet):
+    filterset_class = StaffFilterSet

@@ -7,10 +7,11 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from drf_scim.models import SCIMGroup, SCIMUser
+from drf_scim.models import SCIMGroup, SCIMUser, SCIMValue
 
 FIRST_NAMES = ["Ada", "Grace", "Alan", "Barbara", "Edsger", "Frances", "Donald", "Margaret", "Ken", "Radia"]
 LAST_NAMES = ["Lovelace", "Hopper", "Turing", "Liskov", "Dijkstra", "Allen", "Knuth", "Hamilton", "Thompson", "Perlman"]
@@ -56,7 +57,7 @@ class Command(BaseCommand):
                 for n in numbers
             ]
             created = User._default_manager.bulk_create(rows)
-            SCIMUser.objects.bulk_create(
+            resources = SCIMUser.objects.bulk_create(
                 SCIMUser(
                     user=user,
                     user_name_key=user.username.casefold(),
@@ -66,7 +67,19 @@ class Command(BaseCommand):
                         "emails": [{"value": user.email, "type": "work", "primary": True}],
                     },
                 )
-                for n, user in zip(numbers, created, strict=False)
+                for n, user in zip(numbers, created, strict=True)
+            )
+            resource_type = ContentType.objects.get_for_model(SCIMUser)
+            SCIMValue.objects.bulk_create(
+                SCIMValue(
+                    resource_type=resource_type,
+                    resource_id=resource.pk,
+                    attribute="emails",
+                    value_key=item["value"].casefold(),
+                    item=item,
+                )
+                for resource in resources
+                for item in resource.data["emails"]
             )
             ids.extend(user.pk for user in created)
         return ids

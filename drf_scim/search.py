@@ -1,0 +1,71 @@
+"""POST /.search at the SCIM root (RFC 7644 §3.4.3): one ListResponse across every resource type."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .exceptions import InvalidSyntax
+from .filters.translate import UnknownAttribute
+from .pagination import list_response
+from .params import search_params
+from .settings import scim_settings
+from .views import SCIMViewMixin
+
+
+class RootSearchView(SCIMViewMixin, APIView):
+    """Search the resource types of one router; ``router`` is set by the SCIMRouter that serves it.
+
+    Each resource type is filtered, sorted and projected by its own viewset; the
+    results are concatenated in the router's order (Users, Groups, then custom
+    types), and startIndex/count page through the concatenation with one COUNT
+    per resource type.
+    """
+
+    router: Any = None
+
+    def get_required_scopes(self, request: Any) -> list[str]:
+        return [scim_settings.READ_SCOPE]
+
+    def resource_views(self, request: Any) -> list[Any]:
+        views = []
+        for _, viewset, _ in self.router.registry:
+            if hasattr(viewset, "supports"):
+                view = viewset(request=request, format_kwarg=None, args=(), kwargs={}, action="list")
+                views.append(view)
+        return views
+
+    def post(self, request: Any, *args: Any, **kwargs: Any) -> Response:
+        body = request.data
+        if not isinstance(body, dict):
+            raise InvalidSyntax("The request body must be a SearchRequest JSON object.")
+        request.scim_params = search_params(body)
+
+        querysets = []
+        unknown: list[UnknownAttribute] = []
+        for view in self.resource_views(request):
+            try:
+                querysets.append((view, view.filter_queryset(view.get_queryset())))
+            except UnknownAttribute as exc:  # the filter names an attribute this type lacks: no match here
+                unknown.append(exc)
+        if not querysets and unknown:
+            raise unknown[0]
+
+        paginator = scim_settings.PAGINATION_CLASS()
+        start = paginator.get_start_index(request.scim_params)
+        count = paginator.get_count(request.scim_params)
+        counts = [queryset.count() for _, queryset in querysets]
+        offset, remaining, resources = start - 1, count, []
+        for (view, queryset), size in zip(querysets, counts, strict=True):
+            if remaining <= 0:
+                break
+            if offset >= size:
+                offset -= size
+                continue
+            page = list(queryset[offset : offset + remaining])
+            resources.extend(view.get_serializer(page, many=True).data)
+            remaining -= len(page)
+            offset = 0
+        return Response(list_response(resources, sum(counts), start))
