@@ -85,6 +85,15 @@ class Projection:
             return False
         return not (self.excluded is not None and key in self.excluded and self.excluded[key] is None)
 
+    def names(self, path: list[str]) -> bool:
+        """Whether ``attributes`` names this exact path (how returned=request sub-attributes are asked for)."""
+        node: Any = self.attributes
+        for part in path:
+            if not isinstance(node, dict) or part.lower() not in node:
+                return False
+            node = node[part.lower()]
+        return True
+
     def prune(self, name: str, value: Any) -> Any:
         """Drop the sub-attributes of ``value`` that the projection leaves out."""
         key = name.lower()

@@ -9,6 +9,7 @@ from rest_framework.routers import SimpleRouter
 
 from .reverse import ROOT_URL_NAME
 from .schema.registry import register_resource_type
+from .search import RootSearchView
 from .views import NotFoundView
 
 
@@ -50,6 +51,7 @@ class SCIMRouter(SimpleRouter):
     def get_urls(self) -> list:
         urls = super().get_urls()
         not_found = NotFoundView.as_view()
+        urls.append(re_path(r"^\.search/?$", RootSearchView.as_view(router=self), name="scim-search"))
         urls.append(re_path(r"^$", not_found, name=ROOT_URL_NAME))
         urls.append(re_path(r"^.*$", not_found, name="scim-not-found"))
         return urls

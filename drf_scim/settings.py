@@ -34,6 +34,13 @@ DEFAULTS: dict[str, Any] = {
     "PARSER_CLASSES": ["drf_scim.parsers.SCIMParser", "drf_scim.parsers.JSONParser"],
     "RENDERER_CLASSES": ["drf_scim.renderers.SCIMRenderer"],
     "PAGINATION_CLASS": "drf_scim.pagination.SCIMPagination",
+    # filter= and sortBy=; django-filter's backend acts only on viewsets that
+    # declare a filterset_class (whose filters also map SCIM attributes to lookups).
+    "FILTER_BACKENDS": [
+        "drf_scim.filters.backends.SCIMFilterBackend",
+        "drf_scim.filters.backends.SCIMSortBackend",
+        "django_filters.rest_framework.DjangoFilterBackend",
+    ],
     "CONTENT_NEGOTIATION_CLASS": "drf_scim.negotiation.SCIMContentNegotiation",
     "EXCEPTION_HANDLER": "drf_scim.exceptions.scim_exception_handler",
     # OAuth2 scopes a token needs for reads (GET, .search) and writes.
@@ -59,6 +66,15 @@ DEFAULTS: dict[str, Any] = {
     # Paging: the count used when a client sends none, and the most it may ask for.
     "DEFAULT_PAGE_SIZE": 100,
     "MAX_PAGE_SIZE": 1000,
+    # Longest filter accepted (characters) and deepest nesting of parentheses,
+    # brackets and not; beyond them a filter is a 400 invalidFilter.
+    "FILTER_MAX_LENGTH": 4096,
+    "FILTER_MAX_DEPTH": 32,
+    # Most operations one PatchOp may carry.
+    "MAX_PATCH_OPERATIONS": 1000,
+    # Resource types whose PATCH answers 204 No Content unless the client asks for
+    # attributes (Entra recommends it for groups); the others answer 200 with the resource.
+    "PATCH_NO_CONTENT": ["Group"],
     # Media type of every response. OneLogin asks for "application/json".
     "RESPONSE_MEDIA_TYPE": "application/scim+json",
     # Largest request body accepted, in bytes (413 beyond it, checked before parsing).
@@ -76,6 +92,7 @@ IMPORT_STRINGS = {
     "PARSER_CLASSES",
     "RENDERER_CLASSES",
     "PAGINATION_CLASS",
+    "FILTER_BACKENDS",
     "CONTENT_NEGOTIATION_CLASS",
     "EXCEPTION_HANDLER",
 }

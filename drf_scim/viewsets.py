@@ -7,6 +7,7 @@ A request goes: authentication and scopes (``SCIMViewMixin``) -> ``get_queryset`
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -14,12 +15,18 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
-from .exceptions import InvalidSyntax, Uniqueness
+from .exceptions import InvalidSyntax, InvalidValue, Uniqueness, flatten_detail
+from .filters.translate import FilterTranslator
+from .params import scim_params, search_params
+from .patch import RelationChange, apply_operations, parse_operations
 from .projection import Projection
 from .reverse import resource_location
+from .serializers.relations import RelatedResourcesAttribute
 from .settings import scim_settings
 from .views import SCIMViewMixin
 
@@ -35,6 +42,8 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
     lookup_field = "scim_id"
     lookup_value_regex = "[^/]+"
     serializer_class: type | None = None
+    # True/False: PATCH answers 204 / 200 for this resource type; None: PATCH_NO_CONTENT decides.
+    patch_no_content: bool | None = None
 
     # -- declaration -------------------------------------------------------
 
@@ -52,6 +61,10 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         """Whether this endpoint supports a ServiceProviderConfig feature (patch, filter, sort, etag...)."""
         if feature == "patch":
             return callable(getattr(cls, "partial_update", None))
+        if feature in ("filter", "sort"):
+            backends = cls.filter_backends if isinstance(cls.filter_backends, (list, tuple)) else None
+            backends = backends if backends is not None else scim_settings.FILTER_BACKENDS
+            return any(getattr(backend, "scim_feature", None) == feature for backend in backends)
         if feature == "changePassword":
             fields = cls.get_scim_serializer_class()._declared_fields
             return "password" in fields and not fields["password"].read_only
@@ -67,7 +80,7 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
     def get_projection(self) -> Projection:
         """The attributes to return, from ``attributes`` / ``excludedAttributes`` in the query string."""
         serializer_class = self.get_serializer_class()
-        params = self.request.query_params
+        params = scim_params(self.request)
         return Projection.from_params(
             params.get("attributes"),
             params.get("excludedAttributes"),
@@ -78,12 +91,24 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
         if getattr(self, "request", None) is not None:
-            context["projection"] = self.get_projection()
+            if not hasattr(self, "_projection"):
+                self._projection = self.get_projection()
+            context["projection"] = self._projection
         return context
 
     @property
     def pagination_class(self) -> type | None:
         return scim_settings.PAGINATION_CLASS
+
+    @property
+    def filter_backends(self) -> list[type]:
+        return scim_settings.FILTER_BACKENDS
+
+    def get_required_scopes(self, request: Any) -> list[str]:
+        """Reads (GET and POST .search) need the read scope, everything else the write scope."""
+        if request.method in ("GET", "HEAD", "OPTIONS") or self.action == "search":
+            return [scim_settings.READ_SCOPE]
+        return [scim_settings.WRITE_SCOPE]
 
     # -- rows --------------------------------------------------------------
 
@@ -140,6 +165,12 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         serializer = self.get_serializer(page, many=True)
         return self.get_paginated_response(serializer.data)
 
+    @action(detail=False, methods=["post"], url_path=r"\.search", url_name="search")
+    def search(self, request: Any, *args: Any, **kwargs: Any) -> Response:
+        """POST /{Endpoint}/.search: a list whose parameters come in a SearchRequest body."""
+        request.scim_params = search_params(self.get_request_body(request))
+        return self.list(request, *args, **kwargs)
+
     def retrieve(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         instance = self.get_object()
         serializer = self.get_serializer(instance)
@@ -174,6 +205,76 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         self.refresh_relations(serializer, serializer.instance)
         return Response(serializer.data, headers=self.get_resource_headers(serializer, serializer.instance))
 
+    def partial_update(self, request: Any, *args: Any, **kwargs: Any) -> Response:
+        """PATCH: apply a PatchOp (RFC 7644 §3.5.2) atomically; see :mod:`drf_scim.patch`."""
+        operations = parse_operations(self.get_request_body(request))
+        serializer_class = self.get_serializer_class()
+        relations = self.get_patch_relations(serializer_class)
+        context = {**self.get_serializer_context(), "projection": None, "omit": relations}
+        reader = serializer_class(context=context)
+        instance = get_object_or_404(
+            self.get_base_queryset().select_related(*reader.get_select_related()), **self.get_lookup_filter()
+        )
+        self.check_object_permissions(request, instance)
+        document = json.loads(json.dumps(serializer_class(instance, context=context).data))
+        result = apply_operations(reader, document, operations)
+
+        with transaction.atomic():
+            serializer = serializer_class(instance, data=result.document, context=context)
+            if not serializer.is_valid():
+                detail = "; ".join(flatten_detail(serializer.errors))
+                raise InvalidValue(f"{result.engine.blame(serializer.errors)}: {detail}")
+            self.perform_save(serializer, savepoint=False)
+            self.apply_relation_changes(instance, result.relations)
+
+        headers = self.get_resource_headers(serializer, instance)
+        if self.get_patch_status(request) == status.HTTP_204_NO_CONTENT:
+            return Response(status=status.HTTP_204_NO_CONTENT, headers=headers)
+        projection = self.get_projection()
+        asked = set(projection.attributes or ())
+        omit = {name for name in relations if name.lower() not in asked}
+        response_serializer = serializer_class(instance, context={**self.get_serializer_context(), "omit": omit})
+        self.refresh_relations(response_serializer, instance)
+        return Response(response_serializer.data, headers=headers)
+
+    def get_patch_relations(self, serializer_class: type) -> set[str]:
+        """Writable relation attributes (members): PATCH changes them by delta, never loading them."""
+        return {
+            name
+            for name, field in serializer_class().fields.items()
+            if isinstance(field, RelatedResourcesAttribute) and not field.read_only
+        }
+
+    def apply_relation_changes(self, instance: models.Model, changes: list[RelationChange]) -> None:
+        for change in changes:
+            field = change.field
+            if change.kind in ("add", "replace"):
+                try:
+                    objects = field.to_internal_value(change.values)
+                except ValidationError as exc:
+                    detail = "; ".join(flatten_detail(exc.detail))
+                    raise InvalidValue(f"{change.operation.describe()}: {detail}") from None
+                if change.kind == "replace":
+                    field.clear_related(instance)
+                field.add_related(instance, objects)
+            elif change.kind == "remove":
+                field.remove_related(instance, [item.get("value") for item in change.values])
+            elif change.kind == "clear":
+                field.clear_related(instance)
+            else:
+                target = field.get_filter_target(None)
+                condition = FilterTranslator(target.inner_resolver).to_q(change.filter)
+                field.remove_matching(instance, condition)
+
+    def get_patch_status(self, request: Any) -> int:
+        """204 for the resource types listed in ``PATCH_NO_CONTENT``, unless attributes are asked for."""
+        no_content = getattr(self, "patch_no_content", None)
+        if no_content is None:
+            no_content = self.get_resource_type_name() in scim_settings.PATCH_NO_CONTENT
+        params = scim_params(request)
+        asked = bool(params.get("attributes") or params.get("excludedAttributes"))
+        return status.HTTP_204_NO_CONTENT if no_content and not asked else status.HTTP_200_OK
+
     def destroy(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         instance = self.get_object()
         with transaction.atomic():
@@ -182,10 +283,13 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
 
     # -- writes ------------------------------------------------------------
 
-    def perform_save(self, serializer: Any) -> None:
-        """Save in one transaction; a unique constraint violated by a concurrent write is a 409."""
+    def perform_save(self, serializer: Any, *, savepoint: bool = True) -> None:
+        """Save in one transaction; a unique constraint violated by a concurrent write is a 409.
+
+        ``savepoint=False`` when the caller already runs (and rolls back) its own transaction.
+        """
         try:
-            with transaction.atomic():
+            with transaction.atomic(savepoint=savepoint):
                 serializer.save()
         except IntegrityError as exc:
             raise self.uniqueness_error(serializer) from exc

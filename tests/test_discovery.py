@@ -36,11 +36,11 @@ class TestServiceProviderConfig:
         assert response.status_code == 200
         body = response.body
         assert body["schemas"] == [SERVICE_PROVIDER_CONFIG_SCHEMA]
-        assert body["patch"] == {"supported": False}
+        assert body["patch"] == {"supported": True}
         assert body["bulk"]["supported"] is False
-        assert body["filter"] == {"supported": False, "maxResults": 1000}
+        assert body["filter"] == {"supported": True, "maxResults": 1000}
         assert body["changePassword"] == {"supported": True}
-        assert body["sort"] == {"supported": False}
+        assert body["sort"] == {"supported": True}
         assert body["etag"] == {"supported": False}
         assert [scheme["type"] for scheme in body["authenticationSchemes"]] == ["oauthbearertoken"]
         assert body["meta"] == {
@@ -165,7 +165,6 @@ class TestSchemas:
         assert {s["name"]: s["mutability"] for s in members["subAttributes"]} == {
             "value": "immutable",
             "$ref": "immutable",
-            "display": "readOnly",
             "type": "immutable",
         }
         assert sub(members, "$ref")["type"] == "reference"
@@ -186,6 +185,7 @@ class TestSchemas:
         manager = attribute(body, "manager")
         assert [s["name"] for s in manager["subAttributes"]] == ["value", "$ref", "displayName"]
         assert sub(manager, "displayName")["mutability"] == "readOnly"
+        assert sub(manager, "displayName")["returned"] == "request"
 
     def test_custom_extension_schema_needs_no_schema_json(self, api):
         with override_settings(DRF_SCIM={"USER_SERIALIZER": "tests.testapp.serializers.AcmeUserSerializer"}):

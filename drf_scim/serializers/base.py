@@ -12,9 +12,10 @@ its relations in that order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
@@ -26,7 +27,7 @@ from rest_framework.settings import api_settings
 
 from ..exceptions import Mutability
 from ..fields import AttributeMixin, StringAttribute
-from ..models import SCIMResource
+from ..models import SCIMResource, SCIMValue
 from ..projection import Projection
 from ..reverse import resource_location
 from ..schema.attributes import IMMUTABLE, WRITE_ONLY, Attribute, attribute_of, mutability_of, returned_of
@@ -141,13 +142,19 @@ class SCIMSerializerMixin:
         return [schema] if schema else []
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if data is None and self.source == "*":
+            # null for a complex attribute whose sub-attributes live on the resource: clear them all.
+            ret: dict[str, Any] = {}
+            for field in self._writable_fields:
+                self.clear(ret, field)
+            return ret
         if not isinstance(data, Mapping):
             raise serializers.ValidationError(
                 {api_settings.NON_FIELD_ERRORS_KEY: [f"Expected a JSON object, got {type(data).__name__}."]},
                 code="invalid",
             )
         data = self.canonical_keys(data)
-        ret: dict[str, Any] = {}
+        ret = {}
         errors: dict[str, Any] = {}
         for field in self._writable_fields:
             primitive = field.get_value(data)
@@ -176,11 +183,14 @@ class SCIMSerializerMixin:
     def clear(self, ret: dict[str, Any], field: serializers.Field) -> None:
         """Record that a replace leaves ``field`` unassigned."""
         mutability = attribute_mutability(field)
-        if mutability in (WRITE_ONLY, IMMUTABLE):
+        if mutability in (WRITE_ONLY, IMMUTABLE) or field.field_name in self.context.get("omit", ()):
             return
         if isinstance(field, serializers.Serializer) and field.source == "*":
             for child in field._writable_fields:
                 field.clear(ret, child)
+            return
+        if hasattr(field, "cleared_value"):  # a field that stores its value in several places
+            deep_merge(ret, field.cleared_value())
             return
         deep_set(ret, field.source_attrs, None)
 
@@ -381,8 +391,9 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
     @property
     def _readable_fields(self):
         projection = self.get_projection()
+        omit = self.context.get("omit", ())
         for name, field in self.fields.items():
-            if field.write_only:
+            if field.write_only or name in omit:
                 continue
             if projection is not None and not projection.includes(name, returned_of(field)):
                 continue
@@ -413,14 +424,57 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
     def get_prefetch_related(self) -> list[Prefetch]:
         return [prefetch for field in self._all_fields() for prefetch in getattr(field, "get_prefetches", lambda: [])()]
 
-    def _all_fields(self):
-        """The fields a response renders, nested ``source="*"`` ones included."""
-        stack = list(self._readable_fields)
+    def _all_fields(self, fields: Iterable[serializers.Field] | None = None):
+        """The fields a response renders (or ``fields``), nested ``source="*"`` ones included."""
+        stack = list(self._readable_fields if fields is None else fields)
         while stack:
             field = stack.pop(0)
             yield field
             if isinstance(field, serializers.Serializer) and field.source == "*":
                 stack.extend(field.fields.values())
+
+    def get_indexed_attributes(self) -> dict[str, list[str]]:
+        """Multi-valued attributes kept in the JSON document, by their path in it ("emails").
+
+        Their values are copied to ``SCIMValue`` rows so that filters can match them.
+        """
+        document = self.get_document_path().split(".")
+        indexed = {}
+        for field in self._all_fields(self.fields.values()):
+            path = getattr(field, "source_attrs", None) or []
+            if isinstance(field, MultiValuedAttribute) and path[: len(document)] == document:
+                relative = path[len(document) :]
+                indexed[".".join(relative)] = relative
+        return indexed
+
+    def indexed_values(self, resource: SCIMResource) -> dict[str, list[Any]]:
+        values = {}
+        for key, path in self.get_indexed_attributes().items():
+            node: Any = resource.data
+            for part in path:
+                node = node.get(part) if isinstance(node, dict) else None
+            values[key] = [item for item in node or [] if isinstance(item, dict)] if isinstance(node, list) else []
+        return values
+
+    def sync_indexed_values(self, resource: SCIMResource, before: dict[str, list[Any]] | None) -> None:
+        """Copy multi-valued attributes to ``SCIMValue`` rows when they changed."""
+        current = self.indexed_values(resource)
+        if current == (before if before is not None else {key: [] for key in current}):
+            return
+        resource_type = ContentType.objects.get_for_model(resource)
+        if before is not None:
+            SCIMValue.objects.filter(resource_type=resource_type, resource_id=resource.pk).delete()
+        SCIMValue.objects.bulk_create(
+            SCIMValue(
+                resource_type=resource_type,
+                resource_id=resource.pk,
+                attribute=key,
+                value_key=SCIMValue.key_of(item),
+                item=item,
+            )
+            for key, items in current.items()
+            for item in items
+        )
 
     def new_instance(self) -> models.Model:
         instance = self.Meta.model()
@@ -437,12 +491,16 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
         return instance
 
     def update(self, instance: models.Model, validated_data: dict[str, Any]) -> models.Model:
+        self._indexed_before = self.indexed_values(self.get_resource(instance))
         relations = self.assign(instance, validated_data)
         self.save_resource(instance, created=False, relations=relations)
         return instance
 
     def save_resource(self, instance: models.Model, *, created: bool, relations: list) -> None:
-        """Save ``instance``, its companion row, then its relations; bump the version on updates."""
+        """Save ``instance``, its companion row, then its relations and indexed values.
+
+        The version is bumped on every update.
+        """
         resource = self.get_resource(instance)
         if not created:
             resource.bump_version()
@@ -453,6 +511,7 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
             resource.save()
         for target, name, values in relations:
             getattr(target, name).set(values or [])
+        self.sync_indexed_values(resource, None if created else getattr(self, "_indexed_before", None))
 
     def assign(self, target: Any, values: Mapping[str, Any]) -> list[tuple[Any, str, Any]]:
         """Write validated values onto ``target`` (a model or a JSON dict); return relation writes."""
@@ -463,8 +522,8 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
     def _assign(self, target: Any, values: Mapping[str, Any], relations: list) -> None:
         for key, value in values.items():
             if isinstance(target, dict):
-                if value is None:
-                    target.pop(key, None)
+                if value is None or value == "" or value == []:
+                    target.pop(key, None)  # unassigned (RFC 7643 §2.5): not kept in the document
                 elif isinstance(value, Mapping):
                     child = target.get(key)
                     if not isinstance(child, dict):

@@ -15,13 +15,15 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import models
-from django.db.models import Prefetch
+from django.db.models import OuterRef, Prefetch
 from rest_framework import serializers
 from rest_framework.fields import empty
 
 from ..fields import ReferenceAttribute, StringAttribute
+from ..filters.translate import ComplexTarget, ConstantTarget, ExistsTarget, ExpressionTarget, IdTarget, Target
 from ..models import SCIMUser
 from ..reverse import resource_location
+from ..schema.attributes import STRING, Attribute, attribute_of
 from .base import ComplexAttribute, MultiValuedAttribute
 
 
@@ -34,13 +36,6 @@ def parse_ids(values: list[Any]) -> tuple[list[uuid.UUID], list[str]]:
         except (TypeError, ValueError, AttributeError):
             invalid.append(str(value))
     return parsed, invalid
-
-
-def user_display(user: models.Model) -> str:
-    """How a user is named in references: its displayName, else its userName."""
-    scim = getattr(user, "scim", None)
-    display = scim.data.get("displayName") if scim is not None else None
-    return display or user.get_username()
 
 
 class ReferenceSerializer(ComplexAttribute):
@@ -68,6 +63,9 @@ class ReferenceSerializer(ComplexAttribute):
 
 
 class MemberSerializer(ReferenceSerializer):
+    """A member of a Group: value, $ref and type (RFC 7643 §8.7.1); a display sent by a client is ignored."""
+
+    display = None  # not part of the Group schema
     type = StringAttribute(
         required=False, canonical_values=("User", "Group"), mutability="immutable", help_text="The type of the member."
     )
@@ -86,6 +84,62 @@ class RelatedResourcesAttribute(MultiValuedAttribute):
     """A multi-valued reference stored in a many-to-many relation (``source`` names the manager)."""
 
     resource_type = "User"
+    # Filters: the through table, the column pointing at the filtered resource, the
+    # one pointing at the referenced resource, and how the referenced one is named.
+    outer_column = "group"
+    inner_column = "user"
+    display_path: str | None = None
+    type_value = "User"
+
+    def get_through(self) -> type[models.Model]:
+        return get_user_model().groups.through
+
+    def get_filter_target(self, attribute_map: Any) -> Target:
+        """Match a group by its members (or a user by its groups) with an EXISTS over the through table."""
+        attribute = attribute_of(self.field_name, self)
+        rows = self.get_through().objects.filter(**{f"{self.outer_column}_id": OuterRef("pk")})
+        rows = rows.filter(**{f"{self.inner_column}__scim__isnull": False, **self.get_extra_row_filter()})
+
+        def sub(name: str) -> Target | None:
+            lowered = name.lower()
+            if lowered == "value":
+                return IdTarget(
+                    Attribute("value", STRING, case_exact=True), f"{self.inner_column}__scim__scim_id", nullable=False
+                )
+            if lowered == "display" and self.display_path:
+                return ExpressionTarget(Attribute("display", STRING), self.display_path, nullable=False)
+            if lowered == "type":
+                return ConstantTarget(Attribute("type", STRING), self.type_value)
+            return None
+
+        return ExistsTarget(attribute, rows, sub)
+
+    def get_extra_row_filter(self) -> dict[str, Any]:
+        return {}
+
+    # -- set deltas (PATCH), never loading the whole relation ----------------
+
+    def rows(self, instance: models.Model) -> models.QuerySet:
+        return self.get_through().objects.filter(**{f"{self.outer_column}_id": instance.pk})
+
+    def add_related(self, instance: models.Model, objects: list[models.Model]) -> None:
+        """Insert the rows that are missing; rows already there are left alone."""
+        through = self.get_through()
+        through.objects.bulk_create(
+            [through(**{f"{self.outer_column}_id": instance.pk, f"{self.inner_column}_id": obj.pk}) for obj in objects],
+            ignore_conflicts=True,
+        )
+
+    def remove_related(self, instance: models.Model, values: list[Any]) -> None:
+        ids, _ = parse_ids(values)
+        if ids:
+            self.rows(instance).filter(**{f"{self.inner_column}__scim__scim_id__in": ids}).delete()
+
+    def remove_matching(self, instance: models.Model, condition: Any) -> None:
+        self.rows(instance).filter(condition).delete()
+
+    def clear_related(self, instance: models.Model) -> None:
+        self.rows(instance).delete()
 
     def get_queryset(self) -> models.QuerySet:
         raise NotImplementedError
@@ -130,6 +184,9 @@ class MembersAttribute(RelatedResourcesAttribute):
 
     resource_type = "User"
 
+    def get_extra_row_filter(self) -> dict[str, Any]:
+        return {"user__scim__deleted__isnull": True}
+
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("child", MemberSerializer())
         kwargs.setdefault("required", False)
@@ -144,7 +201,7 @@ class MembersAttribute(RelatedResourcesAttribute):
         )
 
     def reference(self, user: models.Model) -> dict[str, Any]:
-        data = {"value": str(user.scim.scim_id), "display": user_display(user), "type": "User"}
+        data = {"value": str(user.scim.scim_id), "type": "User"}
         request = self.context.get("request")
         if request is not None:
             data["$ref"] = resource_location(request, "User", user.scim.scim_id)
@@ -155,6 +212,10 @@ class GroupsAttribute(RelatedResourcesAttribute):
     """``groups`` of a User (readOnly): the ``django.contrib.auth`` groups it belongs to."""
 
     resource_type = "Group"
+    outer_column = "user"
+    inner_column = "group"
+    display_path = "group__name"
+    type_value = "direct"
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("child", GroupReferenceSerializer())
@@ -176,18 +237,35 @@ class ManagerSerializer(ComplexAttribute):
     """``manager`` of the Enterprise User extension, stored as a foreign key between SCIM users.
 
     Accepts the id as a bare string, an object or a one-element list (identity
-    providers send all three) and always returns ``{value, $ref, displayName}``.
+    providers send all three) and always returns the complex ``{value, $ref}``, with the
+    manager's ``displayName`` when ``attributes`` asks for it (returned=request).
     """
 
     value = StringAttribute(required=False, case_exact=True, help_text="The id of the manager.")
     ref = ReferenceAttribute(required=False, reference_types=("User",), help_text="The URI of the manager.")
-    displayName = StringAttribute(required=False, mutability="readOnly", help_text="The manager's name.")
+    displayName = StringAttribute(
+        required=False,
+        mutability="readOnly",
+        returned="request",
+        help_text="The manager's displayName (else userName); returned when asked for in attributes.",
+    )
 
     class Meta:
         renamed_fields = {"ref": "$ref"}
 
     def get_select_related(self) -> list[str]:
         return ["__".join(self.source_attrs) + "__user"]
+
+    def get_filter_target(self, attribute_map: Any) -> Target:
+        """``manager.value eq "<id>"`` (or ``manager eq "<id>"``) compares the manager's id."""
+        path = "__".join(self.source_attrs)
+
+        def sub(name: str) -> Target | None:
+            if name.lower() == "value":
+                return IdTarget(Attribute("value", STRING, case_exact=True), f"{path}__scim_id")
+            return None
+
+        return ComplexTarget(attribute_of(self.field_name, self), sub)
 
     def get_queryset(self) -> models.QuerySet:
         return SCIMUser.objects.filter(deleted__isnull=True).select_related("user")
@@ -211,8 +289,11 @@ class ManagerSerializer(ComplexAttribute):
         return manager
 
     def to_representation(self, manager: SCIMUser) -> dict[str, Any]:
-        display = manager.data.get("displayName") or manager.user.get_username()
-        data = {"value": str(manager.scim_id), "displayName": display}
+        data = {"value": str(manager.scim_id)}
+        projection = self.context.get("projection")
+        path = [self.parent.get_schema_urn(), self.field_name, "displayName"]
+        if projection is not None and projection.names(path):
+            data["displayName"] = manager.data.get("displayName") or manager.user.get_username()
         request = self.context.get("request")
         if request is not None:
             data["$ref"] = resource_location(request, "User", manager.scim_id)

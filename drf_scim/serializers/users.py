@@ -15,9 +15,51 @@ from django.contrib.auth import get_user_model
 
 from ..constants import USER_SCHEMA
 from ..fields import BinaryAttribute, BooleanAttribute, PasswordAttribute, ReferenceAttribute, StringAttribute
-from .base import ComplexAttribute, SCIMSerializer
+from ..filters.translate import ExpressionTarget, FoldedKeyTarget, Target
+from ..schema.attributes import attribute_of
+from .base import ComplexAttribute, SCIMSerializer, deep_set
 from .enterprise import EnterpriseUserExtension
 from .relations import GroupsAttribute
+
+
+class ActiveAttribute(BooleanAttribute):
+    """``active``: the value lives in the user model's ``is_active``; whether a client assigned it at all
+    is kept in the JSON document, so that a removed ``active`` reads back unassigned while the user stays
+    active for Django (``is_active`` cannot be null). A user deactivated in Django always reads ``false``.
+    """
+
+    column = "is_active"
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["source"] = "*"
+        super().__init__(**kwargs)
+
+    def document(self) -> list[str]:
+        return [*self.parent.get_document_path().split("."), self.field_name]
+
+    def to_representation(self, instance: Any) -> bool | None:
+        if not getattr(instance, self.column):
+            return False
+        node: Any = instance
+        for part in self.document():
+            node = node.get(part) if isinstance(node, dict) else getattr(node, part, None)
+        return True if node is not None else None
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if data is None:
+            return self.cleared_value()
+        value = super().to_internal_value(data)
+        stored: dict[str, Any] = {self.column: value}
+        deep_set(stored, self.document(), value)
+        return stored
+
+    def cleared_value(self) -> dict[str, Any]:
+        stored: dict[str, Any] = {self.column: True}
+        deep_set(stored, self.document(), None)
+        return stored
+
+    def get_filter_target(self, attribute_map: Any) -> Target:
+        return ExpressionTarget(attribute_of(self.field_name, self), self.column, nullable=False)
 
 
 class NameSerializer(ComplexAttribute):
@@ -100,7 +142,7 @@ class UserSerializer(SCIMSerializer):
     preferredLanguage = StringAttribute(required=False, help_text="Preferred language, e.g. 'en-US'.")
     locale = StringAttribute(required=False, help_text="Default location, e.g. 'en-US'.")
     timezone = StringAttribute(required=False, help_text="Time zone in the Olson database format.")
-    active = BooleanAttribute(source="is_active", required=False, help_text="The user's administrative status.")
+    active = ActiveAttribute(required=False, help_text="The user's administrative status.")
     password = PasswordAttribute(help_text="The user's clear text password; write-only.")
     emails = EmailSerializer(many=True, required=False, help_text="Email addresses.")
     phoneNumbers = PhoneNumberSerializer(many=True, required=False, help_text="Phone numbers.")
@@ -120,6 +162,13 @@ class UserSerializer(SCIMSerializer):
         scim_relation = "scim"
         extensions = [EnterpriseUserExtension]
         render_empty = ("groups",)
+
+    def get_filter_target(self, name: str, field: Any, attribute_map: Any) -> Target | None:
+        """``userName eq`` compares the case-folded key, which has a unique index."""
+        if name == "userName" and field.parent is self:
+            path = attribute_map.expression_target(attribute_of(name, field), field.source_attrs)
+            return FoldedKeyTarget(path.attribute, path.path, "scim__user_name_key", json_field=path.json_field)
+        return None
 
     def get_user_name(self, instance: Any) -> str:
         return self.fields["userName"].get_attribute(instance) or ""

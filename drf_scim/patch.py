@@ -1,0 +1,442 @@
+"""PATCH (RFC 7644 §3.5.2): apply a PatchOp to a resource.
+
+The operations are applied, in order, to the resource's representation (a plain
+JSON document, rendered without its large relations); the result is then
+validated and saved by the serializer exactly as a PUT would be, so every rule
+of the schema (types, mutability, uniqueness) holds for PATCH too. Relations
+such as a group's ``members`` are never loaded: operations on them become set
+deltas (insert or delete rows) applied after the save, in the same transaction.
+
+Identity providers' dialects are accepted: op names in any case, path-less
+values with dotted or URN-qualified keys, filters that create the value they
+do not find, Entra's removal of members by a list of values, and more.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from rest_framework import serializers
+
+from .constants import PATCH_OP_SCHEMA
+from .exceptions import InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget, SCIMException
+from .filters.grammar import FilterSyntaxError, parse_path
+from .filters.nodes import And, AttributePath, Comparison, Node, Not, Or, Present
+from .schema.attributes import READ_ONLY, attribute_of, mutability_of
+from .serializers.relations import RelatedResourcesAttribute
+from .settings import scim_settings
+
+OPS = ("add", "remove", "replace")
+
+
+@dataclass
+class Operation:
+    """One operation of a PatchOp request, as validated."""
+
+    index: int
+    op: str
+    path: str | None
+    value: Any
+    has_value: bool
+
+    def describe(self) -> str:
+        target = f" {self.path!r}" if self.path else ""
+        return f"Operations[{self.index}] ({self.op}{target})"
+
+
+@dataclass
+class RelationChange:
+    """A set delta on a relation attribute (members): add, remove, replace or remove_matching."""
+
+    operation: Operation
+    field: RelatedResourcesAttribute
+    kind: str
+    values: Any = None
+    filter: Node | None = None
+
+
+@dataclass
+class Location:
+    """Where a path points in the document: ``container[name]``, possibly narrowed by a filter and a sub-attribute."""
+
+    container_keys: list[str]
+    name: str
+    field: serializers.Field
+    filter: Node | None = None
+    sub_attribute: str | None = None
+    sub_field: serializers.Field | None = None
+    touched: str = ""
+
+
+def parse_operations(body: Any) -> list[Operation]:
+    """Validate a PatchOp body (RFC 7644 §3.5.2) and return its operations."""
+    if not isinstance(body, Mapping):
+        raise InvalidSyntax("The request body must be a PatchOp JSON object.")
+    keys = {str(key).lower(): key for key in body}
+    schemas = body.get(keys.get("schemas", "schemas"))
+    if schemas is not None and (not isinstance(schemas, list) or PATCH_OP_SCHEMA not in schemas):
+        raise InvalidSyntax(f"A PatchOp's schemas must contain {PATCH_OP_SCHEMA!r}.")
+    raw = body.get(keys.get("operations", "Operations"))
+    if not isinstance(raw, list) or not raw:
+        raise InvalidSyntax("A PatchOp needs a non-empty list of Operations.")
+    if len(raw) > scim_settings.MAX_PATCH_OPERATIONS:
+        raise InvalidValue(f"A PatchOp may carry at most {scim_settings.MAX_PATCH_OPERATIONS} operations.")
+    operations = []
+    for index, item in enumerate(raw):
+        if not isinstance(item, Mapping):
+            raise InvalidSyntax(f"Operations[{index}] must be an object.")
+        fields = {str(key).lower(): value for key, value in item.items()}
+        op = fields.get("op")
+        if not isinstance(op, str) or op.lower() not in OPS:
+            raise InvalidSyntax(f"Operations[{index}]: op must be add, remove or replace, not {op!r}.")
+        path = fields.get("path")
+        if path is not None and not isinstance(path, str):
+            raise InvalidPath(f"Operations[{index}]: path must be a string.")
+        operation = Operation(index, op.lower(), path or None, fields.get("value"), "value" in fields)
+        if operation.op in ("add", "replace") and not operation.has_value:
+            raise InvalidValue(f"{operation.describe()} needs a value.")
+        operations.append(operation)
+    return operations
+
+
+def _find(fields: Mapping[str, serializers.Field], name: str) -> tuple[str, serializers.Field] | None:
+    lowered = name.lower()
+    return next(((key, value) for key, value in fields.items() if key.lower() == lowered), None)
+
+
+def _child_fields(field: serializers.Field) -> Mapping[str, serializers.Field]:
+    inner = field.child if isinstance(field, serializers.ListSerializer) else field
+    return inner.fields if isinstance(inner, serializers.Serializer) else {}
+
+
+def canonical(value: Any, field: serializers.Field | None) -> Any:
+    """``value`` with its keys renamed to the declared sub-attribute names (input names ignore case)."""
+    fields = _child_fields(field) if field is not None else {}
+    if isinstance(value, list):
+        return [canonical(item, field) for item in value]
+    if not isinstance(value, Mapping) or not fields:
+        return value
+    result = {}
+    for key, item in value.items():
+        found = _find(fields, str(key))
+        name, sub = found if found else (key, None)
+        result[name] = canonical(item, sub) if sub is not None and _child_fields(sub) else item
+    return result
+
+
+class PatchEngine:
+    """Applies operations to the document of one resource, for one serializer."""
+
+    def __init__(self, serializer: serializers.Serializer, document: dict[str, Any]) -> None:
+        self.serializer = serializer
+        self.document = document
+        self.core = serializer.Meta.schema.lower()
+        self.extensions = {urn.lower(): urn for urn in serializer.get_schema_urns()[1:]}
+        self.relations: list[RelationChange] = []
+        self.touched: dict[str, Operation] = {}
+
+    # -- paths -------------------------------------------------------------
+
+    def top_fields(self) -> dict[str, serializers.Field]:
+        return {name: f for name, f in self.serializer.fields.items() if name.lower() not in self.extensions}
+
+    def locate(self, path: AttributePath, operation: Operation) -> Location:
+        schema = path.schema.lower() if path.schema else None
+        if schema is not None and schema != self.core:
+            urn = self.extensions.get(schema)
+            if urn is None:
+                raise InvalidPath(f"{operation.describe()}: unknown schema {path.schema!r}.")
+            found, keys = _find(self.serializer.fields[urn].fields, path.attribute), [urn]
+        else:
+            found, keys = _find(self.top_fields(), path.attribute), []
+            if found is None and schema is None:  # Entra sends "manager" without its extension URN
+                for urn in self.extensions.values():
+                    found = _find(self.serializer.fields[urn].fields, path.attribute)
+                    if found is not None:
+                        keys = [urn]
+                        break
+        if found is None:
+            raise InvalidPath(f"{operation.describe()}: no attribute {str(path)!r} in this resource.")
+        name, attribute_field = found
+        location = Location(keys, name, attribute_field, touched=keys[0] if keys else name)
+        if path.sub_attribute:
+            sub = _find(_child_fields(attribute_field), path.sub_attribute)
+            if sub is None:
+                raise InvalidPath(f"{operation.describe()}: {name!r} has no sub-attribute {path.sub_attribute!r}.")
+            location.sub_attribute, location.sub_field = sub
+        return location
+
+    def resolve(self, text: str, operation: Operation) -> Location:
+        urn = self.extensions.get(text.lower())
+        if urn is not None:  # the whole extension, e.g. "urn:...:enterprise:2.0:User"
+            return Location([], urn, self.serializer.fields[urn], touched=urn)
+        try:
+            parsed = parse_path(
+                text, max_length=scim_settings.FILTER_MAX_LENGTH, max_depth=scim_settings.FILTER_MAX_DEPTH
+            )
+        except FilterSyntaxError as exc:
+            raise InvalidPath(f"{operation.describe()}: {exc}") from None
+        location = self.locate(parsed.path, operation)
+        if parsed.filter is not None:
+            if not isinstance(location.field, serializers.ListSerializer) or location.sub_attribute:
+                raise InvalidPath(f"{operation.describe()}: only a multi-valued attribute takes a [filter].")
+            location.filter = parsed.filter
+            if parsed.sub_attribute:
+                sub = _find(_child_fields(location.field), parsed.sub_attribute)
+                if sub is None:
+                    raise InvalidPath(f"{operation.describe()}: no sub-attribute {parsed.sub_attribute!r}.")
+                location.sub_attribute, location.sub_field = sub
+        return location
+
+    def container(self, location: Location, create: bool) -> dict[str, Any] | None:
+        node = self.document
+        for key in location.container_keys:
+            child = node.get(key)
+            if not isinstance(child, dict):
+                if not create:
+                    return None
+                child = node[key] = {}
+            node = child
+        return node
+
+    # -- operations --------------------------------------------------------
+
+    def apply(self, operation: Operation) -> None:
+        if operation.path is None:
+            if operation.op == "remove":
+                raise NoTarget(f"{operation.describe()}: remove needs a path.")
+            if not isinstance(operation.value, Mapping):
+                raise InvalidValue(f"{operation.describe()}: without a path, the value must be an object.")
+            self.apply_pathless(operation)
+            return
+        location = self.resolve(operation.path, operation)
+        self.apply_at(operation, location, operation.value, explicit=True)
+
+    def apply_pathless(self, operation: Operation) -> None:
+        for key, value in operation.value.items():
+            key = str(key)
+            if key.lower() in self.extensions and isinstance(value, Mapping):
+                for sub_key, sub_value in value.items():
+                    self.apply_key(operation, f"{self.extensions[key.lower()]}:{sub_key}", sub_value)
+            else:
+                self.apply_key(operation, key, value)
+
+    def apply_key(self, operation: Operation, key: str, value: Any) -> None:
+        try:
+            location = self.resolve(key, operation)
+        except InvalidPath:
+            return  # unknown attributes in a path-less value are ignored, as in POST and PUT
+        if mutability_of(location.field) == READ_ONLY:
+            return  # Okta sends the resource's own id and meta back: readOnly input is ignored
+        self.apply_at(operation, location, value, explicit=False)
+
+    def apply_at(self, operation: Operation, location: Location, value: Any, *, explicit: bool) -> None:
+        attribute = location.field
+        if mutability_of(attribute) == READ_ONLY or (
+            location.sub_field is not None and mutability_of(location.sub_field) == READ_ONLY
+        ):
+            raise Mutability(f"{operation.describe()}: {location.name!r} is readOnly.")
+        self.touched[location.touched] = operation
+        if isinstance(attribute, RelatedResourcesAttribute):
+            self.relation_change(operation, location, value)
+            return
+        container = self.container(location, create=operation.op != "remove")
+        if container is None:
+            return
+        name = location.name
+        if isinstance(attribute, serializers.ListSerializer):
+            self.apply_multi_valued(operation, location, container, value)
+        elif location.sub_attribute:
+            if operation.op == "remove":
+                if isinstance(container.get(name), dict):
+                    container[name].pop(location.sub_attribute, None)
+            else:
+                current = container.get(name)
+                if not isinstance(current, dict):
+                    current = container[name] = {}
+                current[location.sub_attribute] = canonical(value, location.sub_field)
+        elif operation.op == "remove":
+            container.pop(name, None)
+        elif isinstance(attribute, serializers.Serializer) and isinstance(value, Mapping):
+            current = container.get(name)
+            merged = dict(current) if isinstance(current, dict) else {}
+            merged.update(canonical(value, attribute))  # sub-attributes not given are left unchanged
+            container[name] = merged
+        else:
+            container[name] = canonical(value, attribute)
+
+    def apply_multi_valued(self, operation: Operation, location: Location, container: dict, value: Any) -> None:
+        name, attribute = location.name, location.field
+        current = container.get(name)
+        items: list[Any] = (
+            [dict(item) if isinstance(item, dict) else item for item in current] if isinstance(current, list) else []
+        )
+        if location.filter is None:
+            if location.sub_attribute:
+                raise InvalidPath(
+                    f'{operation.describe()}: name the values with a filter, e.g. {name}[type eq "work"].'
+                )
+            new = canonical(value if isinstance(value, list) else [value], attribute) if value is not None else []
+            if operation.op == "add":
+                for item in new:
+                    self.add_value(items, item)
+            elif operation.op == "replace":
+                items = []
+                for item in new:
+                    self.add_value(items, item)
+            elif operation.has_value and value is not None:  # Entra: remove just the values listed
+                drop = {_value_of(item) for item in new}
+                items = [item for item in items if _value_of(item) not in drop]
+            else:
+                items = []
+        else:
+            child = _child_fields(attribute)
+            matching = [item for item in items if isinstance(item, dict) and matches(location.filter, item, child)]
+            if operation.op == "remove":
+                if location.sub_attribute:
+                    for item in matching:
+                        item.pop(location.sub_attribute, None)
+                else:
+                    items = [item for item in items if not any(item is m for m in matching)]
+            else:
+                if not matching:  # Entra: a filter that matches nothing creates the value
+                    created = equality_terms(location.filter, child)
+                    items.append(created)
+                    matching = [created]
+                for item in matching:
+                    if location.sub_attribute:
+                        item[location.sub_attribute] = canonical(value, location.sub_field)
+                    elif isinstance(value, Mapping):
+                        if operation.op == "replace":
+                            preserved = {k: v for k, v in item.items() if k in equality_terms(location.filter, child)}
+                            item.clear()
+                            item.update(preserved)
+                        item.update(canonical(value, attribute))
+                    else:
+                        raise InvalidValue(f"{operation.describe()}: the value must be an object.")
+                    if item.get("primary") is True:
+                        self.clear_other_primaries(items, item)
+        container[name] = items
+
+    def add_value(self, items: list[Any], item: Any) -> None:
+        """Append ``item`` unless an equal value is there; a new primary value clears the others."""
+        if item in items:
+            return
+        items.append(item)
+        if isinstance(item, dict) and item.get("primary") is True:
+            self.clear_other_primaries(items, item)
+
+    @staticmethod
+    def clear_other_primaries(items: list[Any], primary: dict) -> None:
+        for other in items:
+            if other is not primary and isinstance(other, dict) and other.get("primary") is True:
+                other.pop("primary")
+
+    def relation_change(self, operation: Operation, location: Location, value: Any) -> None:
+        if location.sub_attribute:
+            raise InvalidPath(f"{operation.describe()}: change {location.name!r} by value, not by sub-attribute.")
+        attribute: RelatedResourcesAttribute = location.field
+        if location.filter is not None:
+            if operation.op != "remove":
+                raise InvalidPath(f"{operation.describe()}: a [filter] on {location.name!r} only works with remove.")
+            self.relations.append(RelationChange(operation, attribute, "remove_matching", filter=location.filter))
+            return
+        values = value if isinstance(value, list) else ([] if value is None else [value])
+        values = [item if isinstance(item, Mapping) else {"value": item} for item in values]
+        kind = operation.op
+        if kind == "remove":
+            kind = "remove" if operation.has_value and values else "clear"
+        self.relations.append(RelationChange(operation, attribute, kind, values=values))
+
+    def blame(self, detail: Any) -> str:
+        """Name the operation behind a validation error of the patched document."""
+        lines = serializers.ValidationError(detail).detail
+        names = list(lines.keys()) if isinstance(lines, dict) else []
+        for name in names:
+            if name in self.touched:
+                return self.touched[name].describe()
+        return "The patched resource"
+
+
+def _value_of(item: Any) -> Any:
+    return item.get("value") if isinstance(item, Mapping) else item
+
+
+def matches(node: Node, item: Mapping[str, Any], fields: Mapping[str, serializers.Field]) -> bool:
+    """Evaluate a value filter on one value of a multi-valued attribute."""
+    if isinstance(node, And):
+        return matches(node.left, item, fields) and matches(node.right, item, fields)
+    if isinstance(node, Or):
+        return matches(node.left, item, fields) or matches(node.right, item, fields)
+    if isinstance(node, Not):
+        return not matches(node.operand, item, fields)
+    if isinstance(node, (Present, Comparison)):
+        found = _find(fields, node.path.attribute)
+        if found is None or node.path.sub_attribute or node.path.schema:
+            raise InvalidPath(f"Unknown sub-attribute {str(node.path)!r} in a value filter.")
+        name, sub = found
+        actual = item.get(name)
+        if isinstance(node, Present):
+            return actual not in (None, "", [], {})
+        return compare(node.operator, actual, node.value, attribute_of(name, sub).case_exact)
+    raise InvalidPath("Unsupported value filter.")
+
+
+def compare(operator: str, actual: Any, expected: Any, case_exact: bool) -> bool:
+    if actual is None:
+        return operator == "ne"
+    if isinstance(actual, str) and isinstance(expected, str) and not case_exact:
+        actual, expected = actual.casefold(), expected.casefold()
+    if isinstance(expected, str) and isinstance(actual, bool):
+        expected = expected.lower() == "true" if expected.lower() in ("true", "false") else expected
+    try:
+        return {
+            "eq": lambda: actual == expected,
+            "ne": lambda: actual != expected,
+            "co": lambda: isinstance(actual, str) and isinstance(expected, str) and expected in actual,
+            "sw": lambda: isinstance(actual, str) and isinstance(expected, str) and actual.startswith(expected),
+            "ew": lambda: isinstance(actual, str) and isinstance(expected, str) and actual.endswith(expected),
+            "gt": lambda: actual > expected,
+            "ge": lambda: actual >= expected,
+            "lt": lambda: actual < expected,
+            "le": lambda: actual <= expected,
+        }[operator]()
+    except TypeError:
+        return False
+
+
+def equality_terms(node: Node, fields: Mapping[str, serializers.Field]) -> dict[str, Any]:
+    """The ``sub eq value`` terms of a filter joined by ``and``: the value a filter describes."""
+    if isinstance(node, And):
+        return {**equality_terms(node.left, fields), **equality_terms(node.right, fields)}
+    if isinstance(node, Comparison) and node.operator == "eq" and not node.path.sub_attribute:
+        found = _find(fields, node.path.attribute)
+        return {found[0] if found else node.path.attribute: node.value}
+    return {}
+
+
+@dataclass
+class PatchResult:
+    """What applying a PatchOp produced: the document to validate and the relation deltas."""
+
+    document: dict[str, Any]
+    relations: list[RelationChange] = field(default_factory=list)
+    engine: PatchEngine | None = None
+
+
+def apply_operations(
+    serializer: serializers.Serializer, document: dict[str, Any], operations: list[Operation]
+) -> PatchResult:
+    """Apply every operation to a copy of ``document``; raise the first error, naming its operation."""
+    engine = PatchEngine(serializer, copy.deepcopy(document))
+    for operation in operations:
+        try:
+            engine.apply(operation)
+        except SCIMException:
+            raise
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise InvalidValue(f"{operation.describe()}: {exc}") from None
+    return PatchResult(engine.document, engine.relations, engine)
