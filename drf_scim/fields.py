@@ -37,7 +37,7 @@ class StringAttribute(AttributeMixin, serializers.CharField):
     """A SCIM string: only JSON strings are accepted, and kept exactly as sent."""
 
     scim_defaults = {"scim_type": STRING}
-    default_error_messages = {"invalid": "Must be a string."}
+    default_error_messages = {"invalid": "Must be a string.", "nul": "Must not contain the NUL character."}
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("trim_whitespace", False)
@@ -48,6 +48,8 @@ class StringAttribute(AttributeMixin, serializers.CharField):
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("invalid")
+        if "\x00" in data:
+            self.fail("nul")
         return super().to_internal_value(data)
 
 

@@ -98,9 +98,14 @@ class SCIMGroup(SCIMResource):
     """SCIM bookkeeping of one ``django.contrib.auth`` group."""
 
     group = models.OneToOneField(Group, on_delete=models.CASCADE, related_name="scim")
+    # displayName folded to lower case: groups are matched by displayName ignoring case, so it is unique so.
+    display_name_key = models.CharField(max_length=255, null=True, blank=True)
 
     class Meta:
         verbose_name = "SCIM group"
+        constraints = [
+            models.UniqueConstraint(fields=["display_name_key"], name="drf_scim_unique_display_name"),
+        ]
 
     def __str__(self) -> str:
         return f"SCIM group {self.scim_id}"

@@ -112,11 +112,15 @@ def _child_fields(field: serializers.Field) -> Mapping[str, serializers.Field]:
     return inner.fields if isinstance(inner, serializers.Serializer) else {}
 
 
-def canonical(value: Any, field: serializers.Field | None) -> Any:
-    """``value`` with its keys renamed to the declared sub-attribute names (input names ignore case)."""
+def canonical(value: Any, field: serializers.Field | None, *, in_list: bool = False) -> Any:
+    """``value`` with its keys renamed to the declared sub-attribute names (input names ignore case).
+
+    Lists are entered once (values of a multi-valued attribute); anything nested deeper is left for
+    validation to reject.
+    """
     fields = _child_fields(field) if field is not None else {}
     if isinstance(value, list):
-        return [canonical(item, field) for item in value]
+        return value if in_list else [canonical(item, field, in_list=True) for item in value]
     if not isinstance(value, Mapping) or not fields:
         return value
     result = {}
@@ -280,6 +284,9 @@ class PatchEngine:
                     f'{operation.describe()}: name the values with a filter, e.g. {name}[type eq "work"].'
                 )
             new = canonical(value if isinstance(value, list) else [value], attribute) if value is not None else []
+            primaries = [item for item in new if isinstance(item, Mapping) and is_true(item.get("primary"))]
+            if operation.op != "remove" and len(primaries) > 1:
+                raise InvalidValue(f'{operation.describe()}: at most one value may have "primary": true.')
             if operation.op == "add":
                 for item in new:
                     self.add_value(items, item)
@@ -288,13 +295,16 @@ class PatchEngine:
                 for item in new:
                     self.add_value(items, item)
             elif operation.has_value and value is not None:  # Entra: remove just the values listed
-                drop = {_value_of(item) for item in new}
-                items = [item for item in items if _value_of(item) not in drop]
+                case_exact = self.case_exactness(attribute)
+                items = [item for item in items if not any(same_value(item, given, case_exact) for given in new)]
             else:
                 items = []
         else:
             child = _child_fields(attribute)
-            matching = [item for item in items if isinstance(item, dict) and matches(location.filter, item, child)]
+            case_exact = self.case_exactness(attribute)
+            matching = [
+                item for item in items if isinstance(item, dict) and matches(location.filter, item, child, case_exact)
+            ]
             if operation.op == "remove":
                 if location.sub_attribute:
                     for item in matching:
@@ -302,7 +312,9 @@ class PatchEngine:
                 else:
                     items = [item for item in items if not any(item is m for m in matching)]
             else:
-                if not matching:  # Entra: a filter that matches nothing creates the value
+                if not matching:  # Entra: a filter that matches nothing creates the value it describes
+                    if not is_equality_filter(location.filter):
+                        raise NoTarget(f"{operation.describe()}: no value matches the filter.")
                     created = equality_terms(location.filter, child)
                     items.append(created)
                     matching = [created]
@@ -317,22 +329,26 @@ class PatchEngine:
                         item.update(canonical(value, attribute))
                     else:
                         raise InvalidValue(f"{operation.describe()}: the value must be an object.")
-                    if item.get("primary") is True:
+                    if is_true(item.get("primary")):
                         self.clear_other_primaries(items, item)
         container[name] = items
+
+    def case_exactness(self, attribute: serializers.Field) -> dict[str, bool]:
+        """Whether each sub-attribute compares case-exact (computed once per operation)."""
+        return {name: attribute_of(name, sub).case_exact for name, sub in _child_fields(attribute).items()}
 
     def add_value(self, items: list[Any], item: Any) -> None:
         """Append ``item`` unless an equal value is there; a new primary value clears the others."""
         if item in items:
             return
         items.append(item)
-        if isinstance(item, dict) and item.get("primary") is True:
+        if isinstance(item, dict) and is_true(item.get("primary")):
             self.clear_other_primaries(items, item)
 
     @staticmethod
     def clear_other_primaries(items: list[Any], primary: dict) -> None:
         for other in items:
-            if other is not primary and isinstance(other, dict) and other.get("primary") is True:
+            if other is not primary and isinstance(other, dict) and is_true(other.get("primary")):
                 other.pop("primary")
 
     def relation_change(self, operation: Operation, location: Location, value: Any) -> None:
@@ -347,8 +363,8 @@ class PatchEngine:
         values = value if isinstance(value, list) else ([] if value is None else [value])
         values = [item if isinstance(item, Mapping) else {"value": item} for item in values]
         kind = operation.op
-        if kind == "remove":
-            kind = "remove" if operation.has_value and values else "clear"
+        if kind == "remove" and (not operation.has_value or value is None):
+            kind = "clear"  # no value: remove every member; an empty list removes none
         self.relations.append(RelationChange(operation, attribute, kind, values=values))
 
     def blame(self, detail: Any) -> str:
@@ -361,27 +377,47 @@ class PatchEngine:
         return "The patched resource"
 
 
-def _value_of(item: Any) -> Any:
-    return item.get("value") if isinstance(item, Mapping) else item
+def is_true(value: Any) -> bool:
+    """A boolean as identity providers send it: true, or "True" in any case."""
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
 
 
-def matches(node: Node, item: Mapping[str, Any], fields: Mapping[str, serializers.Field]) -> bool:
+def same_value(item: Any, given: Any, case_exact: Mapping[str, bool]) -> bool:
+    """Whether ``item`` is the value a remove names: every sub-attribute given is equal (and none is null)."""
+    if not isinstance(item, Mapping) or not isinstance(given, Mapping):
+        return item == given
+    named = {key: value for key, value in given.items() if value is not None}
+    return bool(named) and all(
+        compare("eq", item.get(key), value, case_exact.get(key, True)) for key, value in named.items()
+    )
+
+
+def is_equality_filter(node: Node) -> bool:
+    """``a eq x and b eq y``: a filter that describes one value, which a write may create."""
+    if isinstance(node, And):
+        return is_equality_filter(node.left) and is_equality_filter(node.right)
+    return isinstance(node, Comparison) and node.operator == "eq" and not node.path.sub_attribute
+
+
+def matches(
+    node: Node, item: Mapping[str, Any], fields: Mapping[str, serializers.Field], case_exact: Mapping[str, bool]
+) -> bool:
     """Evaluate a value filter on one value of a multi-valued attribute."""
     if isinstance(node, And):
-        return matches(node.left, item, fields) and matches(node.right, item, fields)
+        return matches(node.left, item, fields, case_exact) and matches(node.right, item, fields, case_exact)
     if isinstance(node, Or):
-        return matches(node.left, item, fields) or matches(node.right, item, fields)
+        return matches(node.left, item, fields, case_exact) or matches(node.right, item, fields, case_exact)
     if isinstance(node, Not):
-        return not matches(node.operand, item, fields)
+        return not matches(node.operand, item, fields, case_exact)
     if isinstance(node, (Present, Comparison)):
         found = _find(fields, node.path.attribute)
         if found is None or node.path.sub_attribute or node.path.schema:
             raise InvalidPath(f"Unknown sub-attribute {str(node.path)!r} in a value filter.")
-        name, sub = found
+        name = found[0]
         actual = item.get(name)
         if isinstance(node, Present):
             return actual not in (None, "", [], {})
-        return compare(node.operator, actual, node.value, attribute_of(name, sub).case_exact)
+        return compare(node.operator, actual, node.value, case_exact.get(name, True))
     raise InvalidPath("Unsupported value filter.")
 
 
@@ -437,6 +473,6 @@ def apply_operations(
             engine.apply(operation)
         except SCIMException:
             raise
-        except (TypeError, ValueError, AttributeError) as exc:
+        except (TypeError, ValueError, AttributeError, RecursionError) as exc:
             raise InvalidValue(f"{operation.describe()}: {exc}") from None
     return PatchResult(engine.document, engine.relations, engine)

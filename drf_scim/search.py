@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .exceptions import InvalidSyntax
+from .filters.backends import UnknownSortAttribute
 from .filters.translate import UnknownAttribute
 from .pagination import list_response
 from .params import search_params
@@ -43,15 +44,25 @@ class RootSearchView(SCIMViewMixin, APIView):
             raise InvalidSyntax("The request body must be a SearchRequest JSON object.")
         request.scim_params = search_params(body)
 
-        querysets = []
-        unknown: list[UnknownAttribute] = []
-        for view in self.resource_views(request):
+        views = self.resource_views(request)
+        filtered: list[Any] = []
+        unknown: list[Exception] = []
+        for view in views:
             try:
-                querysets.append((view, view.filter_queryset(view.get_queryset())))
-            except UnknownAttribute as exc:  # the filter names an attribute this type lacks: no match here
+                filtered.append(view.filter_queryset(view.get_queryset()))
+            except (UnknownAttribute, UnknownSortAttribute) as exc:
+                filtered.append(None)
                 unknown.append(exc)
-        if not querysets and unknown:
-            raise unknown[0]
+        if unknown and len(unknown) == len(views):
+            raise unknown[0]  # no resource type knows the attribute: the client's mistake
+        if unknown:
+            # A comparison on an attribute one type lacks is false for that type; its sort is skipped.
+            request.scim_unknown_matches_nothing = True
+            filtered = [
+                queryset if queryset is not None else view.filter_queryset(view.get_queryset())
+                for view, queryset in zip(views, filtered, strict=True)
+            ]
+        querysets = list(zip(views, filtered, strict=True))
 
         paginator = scim_settings.PAGINATION_CLASS()
         start = paginator.get_start_index(request.scim_params)

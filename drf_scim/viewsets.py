@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, models, transaction
-from django.db.models import prefetch_related_objects
+from django.db.models import F, prefetch_related_objects
 from django.utils import timezone
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -22,6 +22,7 @@ from rest_framework.response import Response
 
 from .exceptions import InvalidSyntax, InvalidValue, Uniqueness, flatten_detail
 from .filters.translate import FilterTranslator
+from .models import SCIMUser
 from .params import scim_params, search_params
 from .patch import RelationChange, apply_operations, parse_operations
 from .projection import Projection
@@ -210,7 +211,7 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         operations = parse_operations(self.get_request_body(request))
         serializer_class = self.get_serializer_class()
         relations = self.get_patch_relations(serializer_class)
-        context = {**self.get_serializer_context(), "projection": None, "omit": relations}
+        context = {**self.get_serializer_context(), "projection": None, "omit": self.get_relations(serializer_class)}
         reader = serializer_class(context=context)
         instance = get_object_or_404(
             self.get_base_queryset().select_related(*reader.get_select_related()), **self.get_lookup_filter()
@@ -237,6 +238,12 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         self.refresh_relations(response_serializer, instance)
         return Response(response_serializer.data, headers=headers)
 
+    def get_relations(self, serializer_class: type) -> set[str]:
+        """Every relation attribute (members, groups): PATCH works on the document without them."""
+        return {
+            name for name, field in serializer_class().fields.items() if isinstance(field, RelatedResourcesAttribute)
+        }
+
     def get_patch_relations(self, serializer_class: type) -> set[str]:
         """Writable relation attributes (members): PATCH changes them by delta, never loading them."""
         return {
@@ -246,25 +253,62 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         }
 
     def apply_relation_changes(self, instance: models.Model, changes: list[RelationChange]) -> None:
+        """Apply member deltas in order: every id is looked up in one query, and runs of adds (or of
+        removes) on the same attribute become one insert (or one delete)."""
+        wanted: dict[int, list[str]] = {}
         for change in changes:
-            field = change.field
             if change.kind in ("add", "replace"):
                 try:
-                    objects = field.to_internal_value(change.values)
+                    wanted[id(change)] = change.field.values_of(change.values)
                 except ValidationError as exc:
-                    detail = "; ".join(flatten_detail(exc.detail))
-                    raise InvalidValue(f"{change.operation.describe()}: {detail}") from None
-                if change.kind == "replace":
-                    field.clear_related(instance)
-                field.add_related(instance, objects)
-            elif change.kind == "remove":
-                field.remove_related(instance, [item.get("value") for item in change.values])
-            elif change.kind == "clear":
+                    raise InvalidValue(
+                        f"{change.operation.describe()}: {'; '.join(flatten_detail(exc.detail))}"
+                    ) from None
+        found: dict[str, models.Model] = {}
+        by_field: dict[Any, list[str]] = {}
+        for change in changes:
+            by_field.setdefault(change.field, []).extend(wanted.get(id(change), []))
+        for field, values in by_field.items():
+            try:
+                found.update(field.resolve(values))
+            except ValidationError as exc:
+                unknown = next(
+                    (c for c in changes if c.field is field and any(v not in found for v in wanted.get(id(c), []))),
+                    changes[0],
+                )
+                raise InvalidValue(f"{unknown.operation.describe()}: {'; '.join(flatten_detail(exc.detail))}") from None
+
+        run: list[Any] = []
+        run_kind, run_field = None, None
+
+        def flush() -> None:
+            if run_kind == "add":
+                run_field.add_related(instance, list({obj.pk: obj for obj in run}.values()))
+            elif run_kind == "remove":
+                run_field.remove_related(instance, run)
+            run.clear()
+
+        for change in changes:
+            field, kind = change.field, change.kind
+            if kind == "replace":
+                flush()
+                field.clear_related(instance)
+                kind = "add"
+            if kind in ("add", "remove") and (kind, field) == (run_kind, run_field):
+                pass
+            else:
+                flush()
+                run_kind, run_field = (kind, field) if kind in ("add", "remove") else (None, None)
+            if kind == "add":
+                run.extend(found[value] for value in wanted[id(change)])
+            elif kind == "remove":
+                run.extend(item.get("value") for item in change.values if isinstance(item, dict))
+            elif kind == "clear":
                 field.clear_related(instance)
             else:
                 target = field.get_filter_target(None)
-                condition = FilterTranslator(target.inner_resolver).to_q(change.filter)
-                field.remove_matching(instance, condition)
+                field.remove_matching(instance, FilterTranslator(target.inner_resolver).to_q(change.filter))
+        flush()
 
     def get_patch_status(self, request: Any) -> int:
         """204 for the resource types listed in ``PATCH_NO_CONTENT``, unless attributes are asked for."""
@@ -326,6 +370,10 @@ class UserViewSet(SCIMModelViewSet):
         if not scim_settings.SOFT_DELETE_USERS:
             return super().perform_destroy(instance)
         resource = instance.scim
+        # Reports no longer point at a manager that answers 404.
+        SCIMUser.objects.filter(manager=resource).update(
+            manager=None, version=F("version") + 1, last_modified=timezone.now()
+        )
         resource.data["deletedUserName"] = instance.get_username()
         resource.deleted = timezone.now()
         resource.user_name_key = None

@@ -264,15 +264,54 @@ class TestRFCExamples:
         assert body["nickName"] == "Babs"
 
     def test_add_does_not_duplicate_and_a_new_primary_clears_the_old(self, api, user):
-        value = [
-            {"value": "bjensen@example.com", "type": "work", "primary": True},
-            {"value": "n@x.com", "primary": True},
-        ]
-        body = patch(api, user, {"op": "add", "path": "emails", "value": value}).body
+        same = [{"value": "bjensen@example.com", "type": "work", "primary": True}]
+        new = [{"value": "n@x.com", "primary": "True"}]
+        body = patch(
+            api, user, {"op": "add", "path": "emails", "value": same}, {"op": "add", "path": "emails", "value": new}
+        ).body
         assert body["emails"] == [
             {"value": "bjensen@example.com", "type": "work"},
             {"value": "n@x.com", "primary": True},
         ]
+
+    def test_two_primaries_in_one_value_list_are_invalid(self, api, user):
+        value = [{"value": "a@x.com", "primary": True}, {"value": "b@x.com", "primary": True}]
+        response = api.patch(f"{BASE}/Users/{user['id']}", patch_op({"op": "add", "path": "emails", "value": value}))
+        assert response.status_code == 400
+        assert response.body["scimType"] == "invalidValue"
+
+    def test_setting_primary_on_a_filtered_value_moves_it(self, api, create_user):
+        user = create_user(
+            "u@example.com",
+            emails=[{"value": "w@x.com", "type": "work", "primary": True}, {"value": "h@x.com", "type": "home"}],
+        )
+        op = {"op": "replace", "path": 'emails[type eq "home"].primary', "value": "True"}
+        body = patch(api, user, op).body
+        assert body["emails"] == [
+            {"value": "w@x.com", "type": "work"},
+            {"value": "h@x.com", "type": "home", "primary": True},
+        ]
+
+    def test_remove_by_value_list_matches_the_sub_attributes_given(self, api, create_user):
+        user = create_user(
+            "u@example.com",
+            emails=[{"value": "B@X.com", "type": "work"}, {"value": "c@x.com", "type": "home"}],
+            addresses=[{"type": "work", "locality": "Paris"}, {"type": "home", "locality": "Lyon"}],
+        )
+        body = patch(
+            api,
+            user,
+            {"op": "remove", "path": "emails", "value": [{"value": "b@x.COM"}]},
+            {"op": "remove", "path": "addresses", "value": [{"type": "home", "locality": "Lyon"}]},
+        ).body
+        assert body["emails"] == [{"value": "c@x.com", "type": "home"}]
+        assert body["addresses"] == [{"type": "work", "locality": "Paris"}]
+
+    def test_filtered_write_that_matches_nothing_needs_an_equality_filter(self, api, user):
+        op = {"op": "replace", "path": 'emails[type ne "work"].value', "value": "x@x.com"}
+        response = api.patch(f"{BASE}/Users/{user['id']}", patch_op(op))
+        assert response.status_code == 400
+        assert response.body["scimType"] == "noTarget"
 
     def test_remove_with_a_value_filter(self, api, create_user):
         user = create_user(

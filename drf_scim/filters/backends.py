@@ -11,7 +11,16 @@ from ..exceptions import InvalidFilter, InvalidValue
 from ..params import scim_params
 from ..settings import scim_settings
 from .grammar import FilterSyntaxError, parse_filter, parse_path
-from .translate import FilterTranslator
+from .translate import FilterTranslator, UnknownAttribute
+
+
+class UnknownSortAttribute(InvalidValue):
+    """sortBy names an attribute the resource type does not have."""
+
+
+def lenient(request: Any) -> bool:
+    """True inside the root .search, where attributes unknown to one resource type are not errors."""
+    return bool(getattr(request, "scim_unknown_matches_nothing", False))
 
 
 def get_translator(view: Any) -> FilterTranslator:
@@ -19,7 +28,11 @@ def get_translator(view: Any) -> FilterTranslator:
     getter = getattr(view, "get_filter_translator", None)
     if getter is not None:
         return getter()
-    return FilterTranslator.for_serializer(view.get_serializer(), getattr(view, "filterset_class", None))
+    return FilterTranslator.for_serializer(
+        view.get_serializer(),
+        getattr(view, "filterset_class", None),
+        unknown_matches_nothing=lenient(view.request),
+    )
 
 
 class SCIMFilterBackend(BaseFilterBackend):
@@ -77,6 +90,10 @@ class SCIMSortBackend(BaseFilterBackend):
             raise InvalidValue("sortBy names a singular attribute, without a [filter].")
         try:
             expression = get_translator(view).target(path.path).order_by()
+        except UnknownAttribute as exc:
+            if lenient(request):
+                return queryset  # root .search: this resource type stays in its default order
+            raise UnknownSortAttribute(f"Cannot sort by {sort_by!r}: {exc.detail}") from None
         except InvalidFilter as exc:
             raise InvalidValue(f"Cannot sort by {sort_by!r}: {exc.detail}") from None
         descending = order.lower() == "descending"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -37,6 +38,7 @@ from django.db.models.lookups import (
     LessThanOrEqual,
     StartsWith,
 )
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
@@ -106,6 +108,20 @@ def case_exact_match(operator: str, text: Any, value: str) -> Any:
     return Exact(Right(text, len(value)), value)
 
 
+def parse_filter_datetime(name: str, value: Any) -> datetime:
+    """An xsd:dateTime literal as an aware datetime (UTC when it names no offset)."""
+    message = f'{name!r} is a dateTime; compare it with an xsd:dateTime string such as "2011-05-13T04:42:34Z".'
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+        if parsed is None:
+            raise InvalidFilter(message)
+        if timezone.is_naive(parsed):
+            parsed = timezone.make_aware(parsed, UTC)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise InvalidFilter(message) from None
+
+
 class Target:
     """One filterable attribute: turns comparisons on it into ``Q`` objects."""
 
@@ -137,6 +153,8 @@ class Target:
         if kind in (STRING, REFERENCE, BINARY):
             if not isinstance(value, str):
                 raise InvalidFilter(f"{self.attribute.name!r} is a string; compare it with a quoted string.")
+            if "\x00" in value:
+                raise InvalidFilter("Filter strings cannot contain the NUL character.")
             return value
         if kind == BOOLEAN:
             if isinstance(value, str) and value.lower() in ("true", "false"):
@@ -151,10 +169,7 @@ class Target:
                 raise InvalidFilter(f"{self.attribute.name!r} is an integer.")
             return value
         if kind == DATETIME:
-            parsed = parse_datetime(value) if isinstance(value, str) else None
-            if parsed is None:
-                raise InvalidFilter(f"{self.attribute.name!r} is a dateTime; compare it with an xsd:dateTime string.")
-            return parsed
+            return parse_filter_datetime(self.attribute.name, value)
         return value
 
 
@@ -221,13 +236,16 @@ class ExpressionTarget(Target):
 class IdTarget(ExpressionTarget):
     """The SCIM ``id``: a UUID column; a value that is not a UUID matches nothing."""
 
+    def check(self, operator: str, value: Any) -> Any:
+        if operator not in ("eq", "ne"):
+            raise InvalidFilter(f"{self.attribute.name!r} is an opaque id: compare it with eq or ne.")
+        return super().check(operator, value)
+
     def compare_value(self, operator: str, value: Any) -> Q:
-        if operator == "eq":
-            try:
-                return Q(**{self.path: uuid.UUID(value)})
-            except ValueError:
-                return NOTHING
-        return super().compare_value(operator, value)
+        try:
+            return Q(**{self.path: uuid.UUID(value)})
+        except ValueError:
+            return NOTHING
 
     def present(self) -> Q:
         return Q(**{f"{self.path}__isnull": False}) if self.nullable else Q()
@@ -263,9 +281,12 @@ class ConstantTarget(Target):
 class ComplexTarget(Target):
     """A singular complex attribute: its sub-attributes are targets of their own."""
 
-    def __init__(self, attribute: Attribute, sub_targets: Callable[[str], Target | None]) -> None:
+    def __init__(
+        self, attribute: Attribute, sub_targets: Callable[[str], Target | None], names: tuple[str, ...] = ("value",)
+    ) -> None:
         super().__init__(attribute)
         self.sub_targets = sub_targets
+        self.names = names
 
     def sub_target(self, name: str) -> Target:
         target = self.sub_targets(name)
@@ -274,10 +295,13 @@ class ComplexTarget(Target):
         return target
 
     def present(self) -> Q:
-        value = self.sub_targets("value")
-        if value is not None:
-            return value.present()
-        raise InvalidFilter(f"Use a sub-attribute of {self.attribute.name!r}, e.g. {self.attribute.name}.value.")
+        """A complex attribute is present when one of its sub-attributes is."""
+        presence = NOTHING
+        for name in self.names:
+            target = self.sub_targets(name)
+            if target is not None:
+                presence |= target.present()
+        return presence
 
     def compare(self, operator: str, value: Any) -> Q:
         default = self.sub_targets("value")
@@ -359,14 +383,16 @@ class FoldedKeyTarget(ExpressionTarget):
 class FilterTranslator:
     """Turns filter nodes into ``Q`` objects for the resources of one serializer."""
 
-    def __init__(self, resolver: Callable[[AttributePath], Target]) -> None:
+    def __init__(self, resolver: Callable[[AttributePath], Target], *, unknown_matches_nothing: bool = False) -> None:
         self.resolver = resolver
+        # The root .search spans resource types: a comparison on an attribute one type lacks is false there.
+        self.unknown_matches_nothing = unknown_matches_nothing
 
     @classmethod
     def for_serializer(
-        cls, serializer: serializers.Serializer, filterset_class: type | None = None
+        cls, serializer: serializers.Serializer, filterset_class: type | None = None, **options: Any
     ) -> FilterTranslator:
-        return cls(AttributeMap(serializer, filterset_class).resolve)
+        return cls(AttributeMap(serializer, filterset_class).resolve, **options)
 
     def with_resolver(self, resolver: Callable[[AttributePath], Target]) -> FilterTranslator:
         return type(self)(resolver)
@@ -378,13 +404,18 @@ class FilterTranslator:
             return self.to_q(node.left) | self.to_q(node.right)
         if isinstance(node, Not):
             return ~self.to_q(node.operand)
-        if isinstance(node, Present):
-            return self.target(node.path).present()
-        if isinstance(node, Comparison):
-            return self.target(node.path).compare(node.operator, node.value)
-        if isinstance(node, ValueFilter):
-            return self.target(node.path).value_filter(node.filter, self)
-        raise InvalidFilter(f"Unsupported filter expression {node!r}.")
+        try:
+            if isinstance(node, Present):
+                return self.target(node.path).present()
+            if isinstance(node, Comparison):
+                return self.target(node.path).compare(node.operator, node.value)
+            if isinstance(node, ValueFilter):
+                return self.target(node.path).value_filter(node.filter, self)
+        except UnknownAttribute:
+            if self.unknown_matches_nothing:
+                return NOTHING
+            raise
+        raise InvalidFilter(f"Unsupported filter expression {type(node).__name__}.")
 
     def target(self, path: AttributePath) -> Target:
         target = self.resolver(AttributePath(path.schema, path.attribute))
@@ -489,7 +520,8 @@ class AttributeMap:
                 attribute_of(sub_name, sub_field), [*field.source_attrs, *sub_field.source_attrs]
             )
 
-        return ComplexTarget(attribute, sub)
+        names = tuple(name for name, sub_field in field.fields.items() if not sub_field.write_only)
+        return ComplexTarget(attribute, sub, names)
 
     def values_target(self, attribute: Attribute, field: serializers.ListSerializer) -> Target:
         key_parts = field.source_attrs[len(self.document) :]
@@ -533,7 +565,7 @@ class AttributeMap:
                 return ConstantTarget(Attribute("resourceType", STRING), resource_type)
             return None
 
-        return ComplexTarget(attribute, sub)
+        return ComplexTarget(attribute, sub, ("created",))
 
 
 class SchemasTarget(Target):
@@ -557,7 +589,12 @@ class SchemasTarget(Target):
         if urn.lower() == self.serializer.Meta.schema.lower():
             return Q()
         for extension, _ in self.serializer.get_extensions():
-            if extension.get_schema_urn().lower() == urn.lower():
-                document = self.serializer.get_document_path().replace(".", "__")
-                return Q(**{f"{document}__has_key": extension.get_storage_key()})
+            urn_of = extension.get_schema_urn()
+            if urn_of.lower() == urn.lower():
+                presence = NOTHING
+                attribute_map = AttributeMap(self.serializer)
+                for name, field in self.serializer.fields[urn_of].fields.items():
+                    if not field.write_only:
+                        presence |= attribute_map.target_for(name, field).present()
+                return presence
         return NOTHING

@@ -407,6 +407,26 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
     def get_qualifying_schemas(self) -> list[str]:
         return [self.Meta.schema]
 
+    def canonical_keys(self, data: Mapping) -> dict[str, Any]:
+        """Also gather extension attributes sent at the top level as ``urn:...:User:department``."""
+        extensions = {urn.lower(): urn for urn in self.get_schema_urns()[1:]}
+        gathered: dict[str, dict[str, Any]] = {}
+        rest: dict[str, Any] = {}
+        for key, value in data.items():
+            lowered = key.lower() if isinstance(key, str) else ""
+            urn = next((u for u in extensions if lowered.startswith(u + ":")), None)
+            if urn is not None:
+                gathered.setdefault(extensions[urn], {})[key[len(urn) + 1 :]] = value
+            else:
+                rest[key] = value
+        for urn, values in gathered.items():
+            existing = next((v for k, v in rest.items() if isinstance(k, str) and k.lower() == urn.lower()), None)
+            if existing is None or isinstance(existing, Mapping):
+                merged = {**values, **(existing or {})}
+                rest = {k: v for k, v in rest.items() if not (isinstance(k, str) and k.lower() == urn.lower())}
+                rest[urn] = merged
+        return super().canonical_keys(rest)
+
     # -- storage -----------------------------------------------------------
 
     def get_resource(self, instance: models.Model) -> SCIMResource:

@@ -120,7 +120,11 @@ class RelatedResourcesAttribute(MultiValuedAttribute):
     # -- set deltas (PATCH), never loading the whole relation ----------------
 
     def rows(self, instance: models.Model) -> models.QuerySet:
-        return self.get_through().objects.filter(**{f"{self.outer_column}_id": instance.pk})
+        """The membership rows this attribute shows (rows of resources SCIM does not serve are left alone)."""
+        return self.get_through().objects.filter(
+            **{f"{self.outer_column}_id": instance.pk, f"{self.inner_column}__scim__isnull": False},
+            **self.get_extra_row_filter(),
+        )
 
     def add_related(self, instance: models.Model, objects: list[models.Model]) -> None:
         """Insert the rows that are missing; rows already there are left alone."""
@@ -162,21 +166,33 @@ class RelatedResourcesAttribute(MultiValuedAttribute):
 
     def to_representation(self, data: Any) -> list[dict[str, Any]]:
         objects = data.all() if isinstance(data, models.Manager) else data
+        if isinstance(objects, models.QuerySet) and objects._result_cache is None:
+            # Not prefetched: read the rows the prefetch would have, in one query.
+            objects = self.get_queryset().filter(pk__in=objects.values("pk")).order_by("pk")
         return [self.reference(obj) for obj in objects]
 
     def to_internal_value(self, data: Any) -> list[models.Model]:
+        found = self.resolve(self.values_of(data))
+        return list(found.values())
+
+    def values_of(self, data: Any) -> list[str]:
+        """The ids a list of references names, validated but not looked up."""
         items = super().to_internal_value(data)
-        values = list(dict.fromkeys(item["value"] for item in items))
+        return list(dict.fromkeys(item["value"] for item in items))
+
+    def resolve(self, values: list[str]) -> dict[str, models.Model]:
+        """Look the ids up in one query; an id that names no resource is a ValidationError."""
         ids, invalid = parse_ids(values)
-        found = {obj.scim.scim_id: obj for obj in self.get_queryset().filter(scim__scim_id__in=ids)} if ids else {}
-        unknown = invalid + [str(value) for value in ids if value not in found]
+        rows = self.get_queryset().filter(scim__scim_id__in=ids) if ids else []
+        found = {str(obj.scim.scim_id): obj for obj in rows}
+        unknown = invalid + [str(value) for value in ids if str(value) not in found]
         if unknown:
             raise serializers.ValidationError(
                 f"No {self.resource_type} with id {', '.join(repr(value) for value in unknown[:10])}"
                 + (f" (and {len(unknown) - 10} more)" if len(unknown) > 10 else "")
                 + "."
             )
-        return [found[value] for value in dict.fromkeys(ids)]
+        return {str(value): found[str(value)] for value in dict.fromkeys(ids)}
 
 
 class MembersAttribute(RelatedResourcesAttribute):

@@ -24,8 +24,9 @@ from .relations import GroupsAttribute
 
 class ActiveAttribute(BooleanAttribute):
     """``active``: the value lives in the user model's ``is_active``; whether a client assigned it at all
-    is kept in the JSON document, so that a removed ``active`` reads back unassigned while the user stays
-    active for Django (``is_active`` cannot be null). A user deactivated in Django always reads ``false``.
+    is kept in the JSON document, so that a removed ``active`` reads back unassigned. Removing it never
+    changes ``is_active`` (a new user starts active; a deactivated one stays deactivated), and once
+    assigned, the value read is ``is_active``'s, so a user deactivated in Django reads ``false``.
     """
 
     column = "is_active"
@@ -38,12 +39,10 @@ class ActiveAttribute(BooleanAttribute):
         return [*self.parent.get_document_path().split("."), self.field_name]
 
     def to_representation(self, instance: Any) -> bool | None:
-        if not getattr(instance, self.column):
-            return False
         node: Any = instance
         for part in self.document():
             node = node.get(part) if isinstance(node, dict) else getattr(node, part, None)
-        return True if node is not None else None
+        return None if node is None else bool(getattr(instance, self.column))
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if data is None:
@@ -54,7 +53,8 @@ class ActiveAttribute(BooleanAttribute):
         return stored
 
     def cleared_value(self) -> dict[str, Any]:
-        stored: dict[str, Any] = {self.column: True}
+        # Unassigned, but a deactivated user stays deactivated (a PUT without active must not reactivate).
+        stored: dict[str, Any] = {}
         deep_set(stored, self.document(), None)
         return stored
 

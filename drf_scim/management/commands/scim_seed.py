@@ -64,6 +64,7 @@ class Command(BaseCommand):
                     external_id=f"ext-{n}",
                     data={
                         "displayName": f"{user.first_name} {user.last_name} {n}",
+                        "active": True,
                         "emails": [{"value": user.email, "type": "work", "primary": True}],
                     },
                 )
@@ -93,7 +94,7 @@ class Command(BaseCommand):
 
     def create_group(self, name: str, member_ids: list[int]) -> int:
         group = Group.objects.create(name=name)
-        SCIMGroup.objects.create(group=group)
+        SCIMGroup.objects.create(group=group, display_name_key=name.casefold())
         Membership = get_user_model().groups.through
         for start in range(0, len(member_ids), BATCH):
             Membership.objects.bulk_create(
