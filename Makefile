@@ -22,9 +22,11 @@ run: install
 	$(MANAGE) migrate --noinput -v0
 	$(MANAGE) scim_seed --users 5 --groups 2
 	@token=$$($(MANAGE) scim_token --client sample-site | tail -n 1); \
+	other=$$($(MANAGE) scim_token --client globex --tenant globex | tail -n 1); \
 	echo ""; \
 	echo "SCIM base URL: http://$(HOST):$(PORT)/scim/v2"; \
 	echo "Bearer token:  $$token"; \
+	echo "               (a second tenant, empty: $$other)"; \
 	echo ""; \
 	echo "Try:  curl -H 'Authorization: Bearer $$token' http://$(HOST):$(PORT)/scim/v2/Users"; \
 	echo ""

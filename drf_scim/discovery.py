@@ -13,7 +13,7 @@ from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 
 from .pagination import list_response
-from .permissions import SCIMScopePermission
+from .permissions import InsufficientScope, SCIMScopePermission
 from .schema.documents import resource_type_document, schema_documents, service_provider_config
 from .settings import scim_settings
 from .views import SCIMViewMixin
@@ -25,13 +25,12 @@ class DiscoveryPermission(SCIMScopePermission):
     def has_permission(self, request: Any, view: Any) -> bool:
         token = request.auth
         if token is not None and hasattr(token, "scope"):
-            granted = set(token.scope.split())
-            if token.is_valid() and granted & {scim_settings.READ_SCOPE, scim_settings.WRITE_SCOPE}:
+            accepted = [scim_settings.READ_SCOPE, scim_settings.WRITE_SCOPE]
+            for scopes in (scim_settings.RESOURCE_TYPE_SCOPES or {}).values():
+                accepted.extend(scopes.values())
+            if token.is_valid() and set(token.scope.split()) & set(accepted):
                 return True
-            self.message = (
-                f"The access token lacks the scope {scim_settings.READ_SCOPE} or {scim_settings.WRITE_SCOPE}."
-            )
-            return False
+            raise InsufficientScope(accepted)
         return super().has_permission(request, view)
 
 

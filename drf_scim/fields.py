@@ -17,6 +17,7 @@ from django.contrib.auth.hashers import make_password
 from rest_framework import serializers
 
 from .schema.attributes import BINARY, REFERENCE, SCIM_OPTIONS, STRING
+from .tenancy import tenant_of
 
 
 class AttributeMixin:
@@ -51,6 +52,33 @@ class StringAttribute(AttributeMixin, serializers.CharField):
         if "\x00" in data:
             self.fail("nul")
         return super().to_internal_value(data)
+
+
+class TenantUniqueStringAttribute(StringAttribute):
+    """A string kept in a column that is unique across all tenants (auth's username, Group.name).
+
+    SCIM makes such values unique per tenant only, so for a tenant other than the default one the
+    column holds ``<tenant>:<value>``; clients only ever see ``<value>``. ``max_length`` is the
+    column's, prefix included.
+    """
+
+    def get_attribute(self, instance: Any) -> Any:
+        stored = super().get_attribute(instance)
+        prefix = self.prefix_for(self.parent.get_resource(instance).tenant)
+        if prefix and isinstance(stored, str) and stored.startswith(prefix):
+            return stored[len(prefix) :]
+        return stored
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        stored = self.prefix_for(tenant_of(self)) + value
+        if self.max_length is not None and len(stored) > self.max_length:
+            self.fail("max_length", max_length=self.max_length - len(stored) + len(value))
+        return stored
+
+    @staticmethod
+    def prefix_for(tenant: str) -> str:
+        return f"{tenant}:" if tenant else ""
 
 
 class ReferenceAttribute(StringAttribute):

@@ -55,6 +55,8 @@ class SCIMResource(models.Model):
     """Abstract base holding the SCIM bookkeeping of one resource."""
 
     scim_id = models.UUIDField("SCIM id", default=uuid.uuid4, unique=True, editable=False)
+    # The customer organisation this resource belongs to ("" when the deployment serves one).
+    tenant = models.CharField(max_length=100, default="", blank=True, db_index=True)
     external_id = models.CharField("externalId", max_length=255, null=True, blank=True, db_index=True)
     created = models.DateTimeField(auto_now_add=True)
     last_modified = models.DateTimeField(auto_now=True)
@@ -87,7 +89,7 @@ class SCIMUser(SCIMResource):
     class Meta:
         verbose_name = "SCIM user"
         constraints = [
-            models.UniqueConstraint(fields=["user_name_key"], name="drf_scim_unique_user_name"),
+            models.UniqueConstraint(fields=["tenant", "user_name_key"], name="drf_scim_unique_user_name"),
         ]
 
     def __str__(self) -> str:
@@ -104,8 +106,25 @@ class SCIMGroup(SCIMResource):
     class Meta:
         verbose_name = "SCIM group"
         constraints = [
-            models.UniqueConstraint(fields=["display_name_key"], name="drf_scim_unique_display_name"),
+            models.UniqueConstraint(fields=["tenant", "display_name_key"], name="drf_scim_unique_display_name"),
         ]
 
     def __str__(self) -> str:
         return f"SCIM group {self.scim_id}"
+
+
+class SCIMClient(models.Model):
+    """The tenant of a provisioning client, for multi-tenant deployments.
+
+    Keyed by the ``client_id`` of its django-oauth-toolkit application (loaded with every token), so
+    resolving the tenant of a request costs one indexed lookup.
+    """
+
+    client_id = models.CharField(max_length=255, unique=True)
+    tenant = models.CharField(max_length=100, db_index=True)
+
+    class Meta:
+        verbose_name = "SCIM client"
+
+    def __str__(self) -> str:
+        return f"{self.client_id} -> {self.tenant}"

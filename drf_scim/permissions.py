@@ -1,34 +1,60 @@
-"""Scope checks: reads need the read scope, writes the write scope."""
+"""Scope checks: reads need the read scope, writes the write scope (optionally per resource type)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from oauth2_provider.contrib.rest_framework import TokenHasScope
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS
 
 from .settings import scim_settings
 
 
-class SCIMScopePermission(TokenHasScope):
-    """Require ``READ_SCOPE`` for GET/HEAD and ``WRITE_SCOPE`` for other methods.
+class InsufficientScope(PermissionDenied):
+    """403 with an RFC 6750 ``insufficient_scope`` challenge naming the scope needed."""
 
-    A view may name its own scopes with ``required_scopes`` or
-    ``get_required_scopes(request)``. Requests authenticated by a non-OAuth2
-    class (a static token, a session) pass when authenticated: that class is
-    then the policy.
+    def __init__(self, alternatives: list[str]) -> None:
+        """``alternatives``: scopes any one of which would do; the challenge names the first."""
+        super().__init__(f"The access token lacks the scope {' or '.join(alternatives)}.")
+        self.auth_header = (
+            f'Bearer realm="{scim_settings.AUTHENTICATION_REALM}", error="insufficient_scope", '
+            f'scope="{alternatives[0]}"'
+        )
+
+
+class SCIMScopePermission(TokenHasScope):
+    """Require ``READ_SCOPE`` for reads (GET, POST .search) and ``WRITE_SCOPE`` for writes.
+
+    With ``RESOURCE_TYPE_SCOPES`` a token may instead hold the scope of the resource type
+    (``scim:users:read``...). A view may name its own scopes with ``required_scopes``.
+    Requests authenticated by a non-OAuth2 class (a static token, a session) pass when
+    authenticated: that class is then the policy.
     """
 
-    def get_scopes(self, request: Any, view: Any) -> list[str]:
-        getter = getattr(view, "get_required_scopes", None)
+    def get_scope_kind(self, request: Any, view: Any) -> str:
+        getter = getattr(view, "get_scope_kind", None)
         if getter is not None:
-            return list(getter(request))
+            return getter(request)
+        return "read" if request.method in SAFE_METHODS else "write"
+
+    def get_scopes(self, request: Any, view: Any) -> list[str]:
+        """The scopes this request needs (the global ones; what drf-spectacular documents)."""
         scopes = getattr(view, "required_scopes", None)
         if scopes is not None:
             return list(scopes)
-        if request.method in SAFE_METHODS:
-            return [scim_settings.READ_SCOPE]
-        return [scim_settings.WRITE_SCOPE]
+        kind = self.get_scope_kind(request, view)
+        return [scim_settings.READ_SCOPE if kind == "read" else scim_settings.WRITE_SCOPE]
+
+    def get_scope_alternatives(self, request: Any, view: Any) -> list[list[str]]:
+        """Each list is a set of scopes that suffices on its own."""
+        alternatives = [self.get_scopes(request, view)]
+        if getattr(view, "required_scopes", None) is None:
+            name = getattr(view, "get_resource_type_name", lambda: None)()
+            per_type = (scim_settings.RESOURCE_TYPE_SCOPES or {}).get(name, {}).get(self.get_scope_kind(request, view))
+            if per_type:
+                alternatives.append([per_type])
+        return alternatives
 
     def has_permission(self, request: Any, view: Any) -> bool:
         token = request.auth
@@ -36,9 +62,7 @@ class SCIMScopePermission(TokenHasScope):
             return bool(getattr(request.user, "is_authenticated", False) or token)
         if token is None:
             return False
-        scopes = self.get_scopes(request, view)
-        if token.is_valid(scopes):
+        alternatives = self.get_scope_alternatives(request, view)
+        if any(token.is_valid(scopes) for scopes in alternatives):
             return True
-        missing = [scope for scope in scopes if scope not in set(token.scope.split())]
-        self.message = f"The access token lacks the scope{'s' if len(missing) > 1 else ''} {' '.join(missing)}."
-        return False
+        raise InsufficientScope([" ".join(scopes) for scopes in alternatives])

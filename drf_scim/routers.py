@@ -7,6 +7,7 @@ from typing import Any
 from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
+from .me import MeView
 from .reverse import ROOT_URL_NAME
 from .schema.registry import register_resource_type
 from .search import RootSearchView
@@ -52,6 +53,7 @@ class SCIMRouter(SimpleRouter):
         urls = super().get_urls()
         not_found = NotFoundView.as_view()
         urls.append(re_path(r"^\.search/?$", RootSearchView.as_view(router=self), name="scim-search"))
+        urls.append(re_path(r"^Me/?$", MeView.as_view(router=self), name="scim-me"))
         urls.append(re_path(r"^$", not_found, name=ROOT_URL_NAME))
         urls.append(re_path(r"^.*$", not_found, name="scim-not-found"))
         return urls

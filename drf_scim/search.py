@@ -27,8 +27,8 @@ class RootSearchView(SCIMViewMixin, APIView):
 
     router: Any = None
 
-    def get_required_scopes(self, request: Any) -> list[str]:
-        return [scim_settings.READ_SCOPE]
+    def get_scope_kind(self, request: Any) -> str:
+        return "read"
 
     def resource_views(self, request: Any) -> list[Any]:
         views = []

@@ -46,6 +46,13 @@ DEFAULTS: dict[str, Any] = {
     # OAuth2 scopes a token needs for reads (GET, .search) and writes.
     "READ_SCOPE": "scim:read",
     "WRITE_SCOPE": "scim:write",
+    # Function (request) -> tenant key; None serves a single tenant. Multi-tenant
+    # deployments use "drf_scim.tenancy.application_tenant" (scim_token --tenant).
+    "TENANT_RESOLVER": None,
+    # Add the (redacted) body of POST, PUT and PATCH requests to the drf_scim.requests log.
+    "LOG_REQUEST_BODIES": False,
+    # Function (request) -> the user model instance /Me stands for, or None (501).
+    "ME_RESOLVER": "drf_scim.me.token_user",
     # Whether /ServiceProviderConfig, /ResourceTypes and /Schemas need a token (with
     # the read or the write scope). False: anyone may read them.
     "DISCOVERY_REQUIRES_AUTHENTICATION": True,
@@ -61,6 +68,10 @@ DEFAULTS: dict[str, Any] = {
     ],
     # documentationUri announced in /ServiceProviderConfig (None: left out).
     "DOCUMENTATION_URI": None,
+    # Scopes that grant access to one resource type only, by resource type name, e.g.
+    # {"User": {"read": "scim:users:read", "write": "scim:users:write"}}. A token with
+    # READ_SCOPE/WRITE_SCOPE still reaches every resource type.
+    "RESOURCE_TYPE_SCOPES": {},
     # Realm announced in WWW-Authenticate on 401 responses.
     "AUTHENTICATION_REALM": "scim",
     # Paging: the count used when a client sends none, and the most it may ask for.
@@ -85,6 +96,8 @@ DEFAULTS: dict[str, Any] = {
 }
 
 IMPORT_STRINGS = {
+    "ME_RESOLVER",
+    "TENANT_RESOLVER",
     "USER_SERIALIZER",
     "GROUP_SERIALIZER",
     "AUTHENTICATION_CLASSES",

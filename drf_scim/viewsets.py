@@ -20,6 +20,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
+from . import signals
 from .exceptions import InvalidSyntax, InvalidValue, Uniqueness, flatten_detail
 from .filters.translate import FilterTranslator
 from .models import SCIMUser
@@ -29,6 +30,7 @@ from .projection import Projection
 from .reverse import resource_location
 from .serializers.relations import RelatedResourcesAttribute
 from .settings import scim_settings
+from .tenancy import get_tenant
 from .views import SCIMViewMixin
 
 
@@ -95,6 +97,7 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
             if not hasattr(self, "_projection"):
                 self._projection = self.get_projection()
             context["projection"] = self._projection
+            context["tenant"] = self.get_tenant()
         return context
 
     @property
@@ -105,22 +108,29 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
     def filter_backends(self) -> list[type]:
         return scim_settings.FILTER_BACKENDS
 
-    def get_required_scopes(self, request: Any) -> list[str]:
-        """Reads (GET and POST .search) need the read scope, everything else the write scope."""
+    def get_scope_kind(self, request: Any) -> str:
+        """Reads (GET and POST .search) need a read scope, everything else a write scope."""
         if request.method in ("GET", "HEAD", "OPTIONS") or self.action == "search":
-            return [scim_settings.READ_SCOPE]
-        return [scim_settings.WRITE_SCOPE]
+            return "read"
+        return "write"
 
     # -- rows --------------------------------------------------------------
 
+    def get_tenant(self) -> str:
+        """The tenant this request acts for (``DRF_SCIM["TENANT_RESOLVER"]``)."""
+        return get_tenant(self.request)
+
     def get_base_queryset(self) -> models.QuerySet:
-        """Every row of the model that is a SCIM resource. Override to scope it (tenants)."""
+        """Every row of the model that is a SCIM resource of the request's tenant.
+
+        The one place that decides which rows a client may see: lists, lookups,
+        filters and searches all start from it.
+        """
         serializer_class = self.get_serializer_class()
         queryset = serializer_class.Meta.model._default_manager.all()
         relation = getattr(serializer_class.Meta, "scim_relation", None)
-        if relation:
-            queryset = queryset.filter(**{f"{relation}__isnull": False})
-        return queryset
+        prefix = f"{relation}__" if relation else ""
+        return queryset.filter(**{f"{prefix}tenant": self.get_tenant()})
 
     def get_queryset(self) -> models.QuerySet:
         serializer = self.get_serializer()
@@ -190,19 +200,43 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
             raise InvalidSyntax(f"The request body must be a JSON object, not {type(data).__name__}.")
         return data
 
+    # -- signals (sent once the transaction commits) ------------------------
+
+    def send_after_commit(self, signal: Any, instance: models.Model, **kwargs: Any) -> None:
+        tenant, request, sender = self.get_tenant(), self.request, type(instance)
+        transaction.on_commit(
+            lambda: signal.send(sender=sender, instance=instance, tenant=tenant, request=request, **kwargs)
+        )
+
+    def resource_created(self, instance: models.Model) -> None:
+        """Hook: a resource was created (UserViewSet sends user_provisioned)."""
+
+    def resource_changed(self, instance: models.Model, before: dict[str, Any], members_changed: bool) -> None:
+        """Hook: a resource was replaced or patched; ``before`` is ``snapshot()`` taken before."""
+
+    def resource_deleted(self, instance: models.Model) -> None:
+        """Hook: a resource was deleted."""
+
+    def snapshot(self, instance: models.Model) -> dict[str, Any]:
+        """What the change hooks compare (UserViewSet: whether the user was active)."""
+        return {}
+
     def create(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=self.get_request_body(request))
         serializer.is_valid(raise_exception=True)
         self.perform_save(serializer)
+        self.resource_created(serializer.instance)
         self.refresh_relations(serializer, serializer.instance)
         headers = self.get_resource_headers(serializer, serializer.instance, location=True)
         return Response(serializer.data, status=status.HTTP_201_CREATED, headers=headers)
 
     def update(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         instance = self.get_object()
+        before = self.snapshot(instance)
         serializer = self.get_serializer(instance, data=self.get_request_body(request))
         serializer.is_valid(raise_exception=True)
         self.perform_save(serializer)
+        self.resource_changed(instance, before, members_changed=bool(self.get_patch_relations(type(serializer))))
         self.refresh_relations(serializer, serializer.instance)
         return Response(serializer.data, headers=self.get_resource_headers(serializer, serializer.instance))
 
@@ -225,8 +259,10 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
             if not serializer.is_valid():
                 detail = "; ".join(flatten_detail(serializer.errors))
                 raise InvalidValue(f"{result.engine.blame(serializer.errors)}: {detail}")
+            before = self.snapshot(instance)
             self.perform_save(serializer, savepoint=False)
             self.apply_relation_changes(instance, result.relations)
+            self.resource_changed(instance, before, members_changed=bool(result.relations))
 
         headers = self.get_resource_headers(serializer, instance)
         if self.get_patch_status(request) == status.HTTP_204_NO_CONTENT:
@@ -323,6 +359,7 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         instance = self.get_object()
         with transaction.atomic():
             self.perform_destroy(instance)
+            self.resource_deleted(instance)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     # -- writes ------------------------------------------------------------
@@ -359,6 +396,20 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
 class UserViewSet(SCIMModelViewSet):
     """/Users; DELETE deactivates instead when ``SOFT_DELETE_USERS`` is on."""
 
+    def snapshot(self, instance: models.Model) -> dict[str, Any]:
+        return {"active": getattr(instance, "is_active", True)}
+
+    def resource_created(self, instance: models.Model) -> None:
+        self.send_after_commit(signals.user_provisioned, instance)
+
+    def resource_changed(self, instance: models.Model, before: dict[str, Any], members_changed: bool) -> None:
+        self.send_after_commit(signals.user_updated, instance)
+        if before.get("active") and not getattr(instance, "is_active", True):
+            self.send_after_commit(signals.user_deprovisioned, instance, deleted=False)
+
+    def resource_deleted(self, instance: models.Model) -> None:
+        self.send_after_commit(signals.user_deprovisioned, instance, deleted=True)
+
     @classmethod
     def get_scim_serializer_class(cls) -> type:
         return cls.serializer_class or scim_settings.USER_SERIALIZER
@@ -386,7 +437,17 @@ class UserViewSet(SCIMModelViewSet):
 
 
 class GroupViewSet(SCIMModelViewSet):
-    """/Groups."""
+    """/Groups; ``group_membership_changed`` is sent when members may have changed."""
+
+    def resource_created(self, instance: models.Model) -> None:
+        self.send_after_commit(signals.group_membership_changed, instance)
+
+    def resource_changed(self, instance: models.Model, before: dict[str, Any], members_changed: bool) -> None:
+        if members_changed:
+            self.send_after_commit(signals.group_membership_changed, instance)
+
+    def resource_deleted(self, instance: models.Model) -> None:
+        self.send_after_commit(signals.group_membership_changed, instance)
 
     @classmethod
     def get_scim_serializer_class(cls) -> type:

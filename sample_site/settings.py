@@ -66,17 +66,27 @@ OAUTH2_PROVIDER = {
     "SCOPES": {
         "scim:read": "Read users and groups over SCIM",
         "scim:write": "Create, update and delete users and groups over SCIM",
+        "scim:users:read": "Read users over SCIM",
+        "scim:users:write": "Provision users over SCIM",
+        "scim:groups:read": "Read groups over SCIM",
+        "scim:groups:write": "Provision groups over SCIM",
     },
     "DEFAULT_SCOPES": ["scim:read"],
 }
 
 DRF_SCIM = {
     "BASE_URL": os.environ.get("SCIM_BASE_URL") or None,
+    # Two-tenant example: each OAuth2 client provisions the tenant `scim_token --tenant` gave it;
+    # clients without one provision the default tenant (where `make run` seeds its demo data).
+    "TENANT_RESOLVER": "drf_scim.tenancy.application_tenant",
 }
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"drf_scim": {"handlers": ["console"], "level": "INFO"}},
+    "loggers": {
+        "drf_scim": {"handlers": ["console"], "level": "INFO"},
+        "drf_scim.requests": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }

@@ -375,9 +375,12 @@ class FoldedKeyTarget(ExpressionTarget):
         self.key_path = key_path
 
     def compare_value(self, operator: str, value: Any) -> Q:
-        if operator == "eq":
-            return Q(**{self.key_path: value.casefold()})
-        return super().compare_value(operator, value)
+        """Every comparison runs on the folded key: indexed for eq, and free of column prefixes."""
+        lookup = {**ORM_LOOKUPS, "co": "contains", "sw": "startswith", "ew": "endswith"}[operator]
+        return Q(**{f"{self.key_path}__{lookup}": value.casefold()})
+
+    def order_by(self) -> Any:
+        return NullIf(F(self.key_path), Value(""))
 
 
 class FilterTranslator:

@@ -31,6 +31,7 @@ from ..models import SCIMResource, SCIMValue
 from ..projection import Projection
 from ..reverse import resource_location
 from ..schema.attributes import IMMUTABLE, WRITE_ONLY, Attribute, attribute_of, mutability_of, returned_of
+from ..tenancy import tenant_of
 
 
 def deep_set(target: dict, keys: list[str], value: Any) -> None:
@@ -502,6 +503,7 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
         if relation:
             companion_model = self.Meta.model._meta.get_field(relation).related_model
             setattr(instance, relation, companion_model())
+        self.get_resource(instance).tenant = tenant_of(self)
         return instance
 
     def create(self, validated_data: dict[str, Any]) -> models.Model:

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth.models import Group
 
 from ..constants import GROUP_SCHEMA
-from ..fields import StringAttribute
+from ..fields import TenantUniqueStringAttribute
 from ..filters.translate import FoldedKeyTarget, Target
 from ..schema.attributes import attribute_of
 from .base import SCIMSerializer
@@ -17,7 +17,7 @@ from .relations import MembersAttribute
 class GroupSerializer(SCIMSerializer):
     """A SCIM Group whose members are Users."""
 
-    displayName = StringAttribute(
+    displayName = TenantUniqueStringAttribute(
         source="name",
         max_length=150,
         required=True,

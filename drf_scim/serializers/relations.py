@@ -19,11 +19,12 @@ from django.db.models import OuterRef, Prefetch
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from ..fields import ReferenceAttribute, StringAttribute
-from ..filters.translate import ComplexTarget, ConstantTarget, ExistsTarget, ExpressionTarget, IdTarget, Target
+from ..fields import ReferenceAttribute, StringAttribute, TenantUniqueStringAttribute
+from ..filters.translate import ComplexTarget, ConstantTarget, ExistsTarget, FoldedKeyTarget, IdTarget, Target
 from ..models import SCIMUser
 from ..reverse import resource_location
 from ..schema.attributes import STRING, Attribute, attribute_of
+from ..tenancy import tenant_of
 from .base import ComplexAttribute, MultiValuedAttribute
 
 
@@ -89,6 +90,7 @@ class RelatedResourcesAttribute(MultiValuedAttribute):
     outer_column = "group"
     inner_column = "user"
     display_path: str | None = None
+    display_key_path: str | None = None
     type_value = "User"
 
     def get_through(self) -> type[models.Model]:
@@ -107,7 +109,7 @@ class RelatedResourcesAttribute(MultiValuedAttribute):
                     Attribute("value", STRING, case_exact=True), f"{self.inner_column}__scim__scim_id", nullable=False
                 )
             if lowered == "display" and self.display_path:
-                return ExpressionTarget(Attribute("display", STRING), self.display_path, nullable=False)
+                return FoldedKeyTarget(Attribute("display", STRING), self.display_path, self.display_key_path)
             if lowered == "type":
                 return ConstantTarget(Attribute("type", STRING), self.type_value)
             return None
@@ -212,7 +214,7 @@ class MembersAttribute(RelatedResourcesAttribute):
     def get_queryset(self) -> models.QuerySet:
         return (
             get_user_model()
-            ._default_manager.filter(scim__isnull=False, scim__deleted__isnull=True)
+            ._default_manager.filter(scim__tenant=tenant_of(self), scim__deleted__isnull=True)
             .select_related("scim")
         )
 
@@ -231,6 +233,7 @@ class GroupsAttribute(RelatedResourcesAttribute):
     outer_column = "user"
     inner_column = "group"
     display_path = "group__name"
+    display_key_path = "group__scim__display_name_key"
     type_value = "direct"
 
     def __init__(self, **kwargs: Any) -> None:
@@ -239,10 +242,12 @@ class GroupsAttribute(RelatedResourcesAttribute):
         super().__init__(**kwargs)
 
     def get_queryset(self) -> models.QuerySet:
-        return Group.objects.filter(scim__isnull=False).select_related("scim")
+        return Group.objects.filter(scim__tenant=tenant_of(self)).select_related("scim")
 
     def reference(self, group: Group) -> dict[str, Any]:
-        data = {"value": str(group.scim.scim_id), "display": group.name, "type": "direct"}
+        prefix = TenantUniqueStringAttribute.prefix_for(group.scim.tenant)
+        display = group.name[len(prefix) :] if prefix and group.name.startswith(prefix) else group.name
+        data = {"value": str(group.scim.scim_id), "display": display, "type": "direct"}
         request = self.context.get("request")
         if request is not None:
             data["$ref"] = resource_location(request, "Group", group.scim.scim_id)
@@ -284,7 +289,7 @@ class ManagerSerializer(ComplexAttribute):
         return ComplexTarget(attribute_of(self.field_name, self), sub)
 
     def get_queryset(self) -> models.QuerySet:
-        return SCIMUser.objects.filter(deleted__isnull=True).select_related("user")
+        return SCIMUser.objects.filter(tenant=tenant_of(self), deleted__isnull=True).select_related("user")
 
     def run_validation(self, data: Any = empty) -> SCIMUser | None:
         value = data

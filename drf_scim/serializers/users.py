@@ -14,7 +14,14 @@ from typing import Any
 from django.contrib.auth import get_user_model
 
 from ..constants import USER_SCHEMA
-from ..fields import BinaryAttribute, BooleanAttribute, PasswordAttribute, ReferenceAttribute, StringAttribute
+from ..fields import (
+    BinaryAttribute,
+    BooleanAttribute,
+    PasswordAttribute,
+    ReferenceAttribute,
+    StringAttribute,
+    TenantUniqueStringAttribute,
+)
 from ..filters.translate import ExpressionTarget, FoldedKeyTarget, Target
 from ..schema.attributes import attribute_of
 from .base import ComplexAttribute, SCIMSerializer, deep_set
@@ -125,7 +132,7 @@ class X509CertificateSerializer(MultiValueSerializer):
 class UserSerializer(SCIMSerializer):
     """A SCIM User with the Enterprise User extension."""
 
-    userName = StringAttribute(
+    userName = TenantUniqueStringAttribute(
         source="username",
         max_length=150,
         required=True,
