@@ -100,7 +100,7 @@ class RelatedResourcesAttribute(MultiValuedAttribute):
         """Match a group by its members (or a user by its groups) with an EXISTS over the through table."""
         attribute = attribute_of(self.field_name, self)
         rows = self.get_through().objects.filter(**{f"{self.outer_column}_id": OuterRef("pk")})
-        rows = rows.filter(**{f"{self.inner_column}__scim__isnull": False, **self.get_extra_row_filter()})
+        rows = rows.filter(**{f"{self.inner_column}__scim__tenant": tenant_of(self), **self.get_extra_row_filter()})
 
         def sub(name: str) -> Target | None:
             lowered = name.lower()
@@ -124,7 +124,7 @@ class RelatedResourcesAttribute(MultiValuedAttribute):
     def rows(self, instance: models.Model) -> models.QuerySet:
         """The membership rows this attribute shows (rows of resources SCIM does not serve are left alone)."""
         return self.get_through().objects.filter(
-            **{f"{self.outer_column}_id": instance.pk, f"{self.inner_column}__scim__isnull": False},
+            **{f"{self.outer_column}_id": instance.pk, f"{self.inner_column}__scim__tenant": tenant_of(self)},
             **self.get_extra_row_filter(),
         )
 
