@@ -54,23 +54,27 @@ class StringAttribute(AttributeMixin, serializers.CharField):
         return super().to_internal_value(data)
 
 
+TENANT_SEPARATOR = "\x1f"  # ASCII unit separator: no client value may contain it, so names never collide
+
+
 class TenantUniqueStringAttribute(StringAttribute):
     """A string kept in a column that is unique across all tenants (auth's username, Group.name).
 
     SCIM makes such values unique per tenant only, so for a tenant other than the default one the
-    column holds ``<tenant>:<value>``; clients only ever see ``<value>``. ``max_length`` is the
-    column's, prefix included.
+    column holds ``<tenant><US><value>`` (US: the ASCII unit separator, which values may not
+    contain, so two tenants' values can never meet); clients only ever see ``<value>``.
+    ``max_length`` is the column's, prefix included.
     """
 
+    default_error_messages = {"separator": "Must not contain the unit separator character (U+001F)."}
+
     def get_attribute(self, instance: Any) -> Any:
-        stored = super().get_attribute(instance)
-        prefix = self.prefix_for(self.parent.get_resource(instance).tenant)
-        if prefix and isinstance(stored, str) and stored.startswith(prefix):
-            return stored[len(prefix) :]
-        return stored
+        return self.unprefixed(super().get_attribute(instance), self.parent.get_resource(instance).tenant)
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
+        if TENANT_SEPARATOR in value:
+            self.fail("separator")
         stored = self.prefix_for(tenant_of(self)) + value
         if self.max_length is not None and len(stored) > self.max_length:
             self.fail("max_length", max_length=self.max_length - len(stored) + len(value))
@@ -78,7 +82,15 @@ class TenantUniqueStringAttribute(StringAttribute):
 
     @staticmethod
     def prefix_for(tenant: str) -> str:
-        return f"{tenant}:" if tenant else ""
+        return f"{tenant}{TENANT_SEPARATOR}" if tenant else ""
+
+    @classmethod
+    def unprefixed(cls, stored: Any, tenant: str) -> Any:
+        """The client's value of a stored name."""
+        prefix = cls.prefix_for(tenant)
+        if prefix and isinstance(stored, str) and stored.startswith(prefix):
+            return stored[len(prefix) :]
+        return stored
 
 
 class ReferenceAttribute(StringAttribute):

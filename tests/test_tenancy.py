@@ -67,8 +67,8 @@ def test_user_names_and_group_names_are_unique_per_tenant(acme, world):
     assert acme.post(f"{BASE}/Users", user_body("SHARED@example.com")).status_code == 409
     assert acme.post(f"{BASE}/Groups", group_body("staff")).status_code == 409
     stored = set(get_user_model().objects.values_list("username", flat=True))
-    assert stored == {"acme:shared@example.com", "globex:shared@example.com", "globex:secret@globex.com"}
-    assert set(Group.objects.values_list("name", flat=True)) == {"acme:Staff", "globex:Staff"}
+    assert stored == {"acme\x1fshared@example.com", "globex\x1fshared@example.com", "globex\x1fsecret@globex.com"}
+    assert set(Group.objects.values_list("name", flat=True)) == {"acme\x1fStaff", "globex\x1fStaff"}
 
 
 def test_lists_and_reads_are_scoped(acme, globex, world):
@@ -113,7 +113,7 @@ def test_ids_of_another_tenant_answer_404(acme, world):
     assert acme.patch(f"{BASE}/Groups/{group}", rename).status_code == 404
     assert acme.delete(f"{BASE}/Groups/{group}").status_code == 404
     assert names(acme, "?filter=" + quote(f'id eq "{secret}"')) == []
-    assert get_user_model().objects.filter(username="globex:secret@globex.com").exists()
+    assert get_user_model().objects.filter(username="globex\x1fsecret@globex.com").exists()
 
 
 def test_another_tenants_user_cannot_be_added_or_referenced(acme, world):
@@ -162,3 +162,68 @@ def test_command_lists_and_revokes(acme, world):
     call_command("scim_token", "--client", "Acme Entra", "--revoke", stdout=out)
     assert "Revoked 1 token" in out.getvalue()
     assert acme.get(f"{BASE}/Users").status_code == 401
+
+
+def test_the_default_tenant_cannot_probe_or_squat_other_tenants_names(api, globex, world):
+    for body, endpoint in (
+        (user_body("globex\x1fsecret@globex.com"), "Users"),
+        (user_body("globex:secret@globex.com"), "Users"),
+        (group_body("globex\x1fStaff"), "Groups"),
+    ):
+        response = api.post(f"{BASE}/{endpoint}", body)
+        assert response.status_code in (201, 400), response.body
+        assert response.status_code != 409
+    assert globex.post(f"{BASE}/Users", user_body("newhire@globex.com")).status_code == 201
+
+
+def test_put_with_a_projection_keeps_rows_the_tenant_does_not_see(acme, world):
+    group = world["acme_group"]["id"]
+    staff = Group.objects.get(name="acme\x1fStaff")
+    staff.user_set.add(get_user_model().objects.get(username="globex\x1fsecret@globex.com"))
+    local = get_user_model().objects.create(username="local")
+    staff.user_set.add(local)
+    response = acme.put(
+        f"{BASE}/Groups/{group}?excludedAttributes=members", group_body("Staff", [world["acme_user"]["id"]])
+    )
+    assert response.status_code == 200
+    assert set(staff.user_set.values_list("username", flat=True)) == {
+        "acme\x1fshared@example.com",
+        "globex\x1fsecret@globex.com",
+        "local",
+    }
+
+
+def test_a_manager_in_another_tenant_is_never_shown(acme, world):
+    from drf_scim.models import SCIMUser
+
+    a_user, secret = world["acme_user"]["id"], world["secret"]["id"]
+    SCIMUser.objects.filter(scim_id=a_user).update(manager=SCIMUser.objects.get(scim_id=secret))
+    body = acme.get(f"{BASE}/Users/{a_user}").body
+    assert ENTERPRISE_USER_SCHEMA not in body
+    assert names(acme, "?filter=" + quote(f'{ENTERPRISE_USER_SCHEMA}:manager.value eq "{secret}"')) == []
+    patch = {"schemas": [PATCH_OP_SCHEMA], "Operations": [{"op": "replace", "path": "title", "value": "x"}]}
+    assert acme.patch(f"{BASE}/Users/{a_user}", patch).status_code == 200
+
+
+def test_manager_display_name_never_shows_the_stored_prefix(acme):
+    boss = acme.post(f"{BASE}/Users", user_body("boss@acme.com")).body
+    report = acme.post(
+        f"{BASE}/Users", user_body("report@acme.com", **{ENTERPRISE_USER_SCHEMA: {"manager": boss["id"]}})
+    ).body
+    path = f"{ENTERPRISE_USER_SCHEMA}:manager.displayName"
+    body = acme.get(f"{BASE}/Users/{report['id']}?attributes={path}").body
+    assert body[ENTERPRISE_USER_SCHEMA]["manager"]["displayName"] == "boss@acme.com"
+
+
+@pytest.mark.parametrize("tenant", ["acme:eu", "a b", "x\x1fy", ""])
+def test_tenant_names_are_checked(tenant):
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError):
+        call_command("scim_token", "--client", "bad", "--tenant", tenant, stdout=StringIO())
+
+
+def test_custom_resource_types_are_unique_per_tenant(acme, globex):
+    for client in (acme, globex):
+        assert client.post(f"{BASE}/Devices", {"serialNumber": "X1"}).status_code == 201
+    assert acme.post(f"{BASE}/Devices", {"serialNumber": "X1"}).status_code == 409

@@ -234,7 +234,14 @@ class ExpressionTarget(Target):
 
 
 class IdTarget(ExpressionTarget):
-    """The SCIM ``id``: a UUID column; a value that is not a UUID matches nothing."""
+    """The SCIM ``id``: a UUID column; a value that is not a UUID matches nothing.
+
+    ``scope`` narrows a reference to the rows it may point at (the manager's tenant).
+    """
+
+    def __init__(self, attribute: Attribute, path: str, *, nullable: bool = True, scope: Q | None = None) -> None:
+        super().__init__(attribute, path, nullable=nullable)
+        self.scope = scope
 
     def check(self, operator: str, value: Any) -> Any:
         if operator not in ("eq", "ne"):
@@ -243,9 +250,10 @@ class IdTarget(ExpressionTarget):
 
     def compare_value(self, operator: str, value: Any) -> Q:
         try:
-            return Q(**{self.path: uuid.UUID(value)})
+            condition = Q(**{self.path: uuid.UUID(value)})
         except ValueError:
             return NOTHING
+        return condition & self.scope if self.scope is not None else condition
 
     def present(self) -> Q:
         return Q(**{f"{self.path}__isnull": False}) if self.nullable else Q()

@@ -532,8 +532,24 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
             setattr(resource, link, instance)
             resource.save()
         for target, name, values in relations:
-            getattr(target, name).set(values or [])
+            self.write_relation(target, name, values or [])
         self.sync_indexed_values(resource, None if created else getattr(self, "_indexed_before", None))
+
+    def write_relation(self, target: models.Model, name: str, values: list[Any]) -> None:
+        """Replace a relation: through the attribute that shows it (which leaves alone the rows it does
+        not show: other tenants', resources SCIM does not serve), else with the manager's ``set()``."""
+        field = next(
+            (
+                f
+                for f in self.fields.values()
+                if getattr(f, "source_attrs", None) == [name] and hasattr(f, "replace_related")
+            ),
+            None,
+        )
+        if field is not None and target is not None:
+            field.replace_related(target, values)
+        else:
+            getattr(target, name).set(values)
 
     def assign(self, target: Any, values: Mapping[str, Any]) -> list[tuple[Any, str, Any]]:
         """Write validated values onto ``target`` (a model or a JSON dict); return relation writes."""

@@ -15,7 +15,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import models
-from django.db.models import OuterRef, Prefetch
+from django.db.models import OuterRef, Prefetch, Q
 from rest_framework import serializers
 from rest_framework.fields import empty
 
@@ -87,10 +87,39 @@ class RelatedResourcesAttribute(MultiValuedAttribute):
     resource_type = "User"
     # Filters: the through table, the column pointing at the filtered resource, the
     # one pointing at the referenced resource, and how the referenced one is named.
-    outer_column = "group"
-    inner_column = "user"
-    display_path: str | None = None
-    display_key_path: str | None = None
+    # Which end of the through table is the filtered resource: "user" or "group".
+    outer_end = "group"
+    # How the referenced resource is named in filters (None: no display sub-attribute).
+    display_column: str | None = None
+
+    def through_columns(self) -> dict[str, str]:
+        """The names of the through table's foreign keys to the user model and to Group."""
+        through = self.get_through()
+        user_model = get_user_model()
+        columns = {}
+        for field in through._meta.fields:
+            if field.is_relation and field.related_model is user_model:
+                columns["user"] = field.name
+            elif field.is_relation and field.related_model is Group:
+                columns["group"] = field.name
+        return columns
+
+    @property
+    def outer_column(self) -> str:
+        return self.through_columns()[self.outer_end]
+
+    @property
+    def inner_column(self) -> str:
+        return self.through_columns()["user" if self.outer_end == "group" else "group"]
+
+    @property
+    def display_path(self) -> str | None:
+        return f"{self.inner_column}__{self.display_column}" if self.display_column else None
+
+    @property
+    def display_key_path(self) -> str:
+        return f"{self.inner_column}__scim__display_name_key"
+
     type_value = "User"
 
     def get_through(self) -> type[models.Model]:
@@ -127,6 +156,15 @@ class RelatedResourcesAttribute(MultiValuedAttribute):
             **{f"{self.outer_column}_id": instance.pk, f"{self.inner_column}__scim__tenant": tenant_of(self)},
             **self.get_extra_row_filter(),
         )
+
+    def replace_related(self, instance: models.Model, objects: list[models.Model]) -> None:
+        """Make ``objects`` the related rows this attribute shows, leaving rows it does not show alone."""
+        inner = f"{self.inner_column}_id"
+        current = set(self.rows(instance).values_list(inner, flat=True))
+        wanted = {obj.pk for obj in objects}
+        if current - wanted:
+            self.rows(instance).filter(**{f"{inner}__in": current - wanted}).delete()
+        self.add_related(instance, [obj for obj in objects if obj.pk not in current])
 
     def add_related(self, instance: models.Model, objects: list[models.Model]) -> None:
         """Insert the rows that are missing; rows already there are left alone."""
@@ -203,7 +241,7 @@ class MembersAttribute(RelatedResourcesAttribute):
     resource_type = "User"
 
     def get_extra_row_filter(self) -> dict[str, Any]:
-        return {"user__scim__deleted__isnull": True}
+        return {f"{self.inner_column}__scim__deleted__isnull": True}
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("child", MemberSerializer())
@@ -230,10 +268,8 @@ class GroupsAttribute(RelatedResourcesAttribute):
     """``groups`` of a User (readOnly): the ``django.contrib.auth`` groups it belongs to."""
 
     resource_type = "Group"
-    outer_column = "user"
-    inner_column = "group"
-    display_path = "group__name"
-    display_key_path = "group__scim__display_name_key"
+    outer_end = "user"
+    display_column = "name"
     type_value = "direct"
 
     def __init__(self, **kwargs: Any) -> None:
@@ -245,8 +281,7 @@ class GroupsAttribute(RelatedResourcesAttribute):
         return Group.objects.filter(scim__tenant=tenant_of(self)).select_related("scim")
 
     def reference(self, group: Group) -> dict[str, Any]:
-        prefix = TenantUniqueStringAttribute.prefix_for(group.scim.tenant)
-        display = group.name[len(prefix) :] if prefix and group.name.startswith(prefix) else group.name
+        display = TenantUniqueStringAttribute.unprefixed(group.name, group.scim.tenant)
         data = {"value": str(group.scim.scim_id), "display": display, "type": "direct"}
         request = self.context.get("request")
         if request is not None:
@@ -280,10 +315,15 @@ class ManagerSerializer(ComplexAttribute):
     def get_filter_target(self, attribute_map: Any) -> Target:
         """``manager.value eq "<id>"`` (or ``manager eq "<id>"``) compares the manager's id."""
         path = "__".join(self.source_attrs)
+        tenant = tenant_of(self)
 
         def sub(name: str) -> Target | None:
             if name.lower() == "value":
-                return IdTarget(Attribute("value", STRING, case_exact=True), f"{path}__scim_id")
+                return IdTarget(
+                    Attribute("value", STRING, case_exact=True),
+                    f"{path}__scim_id",
+                    scope=Q(**{f"{path}__tenant": tenant}),
+                )
             return None
 
         return ComplexTarget(attribute_of(self.field_name, self), sub)
@@ -309,12 +349,20 @@ class ManagerSerializer(ComplexAttribute):
             raise serializers.ValidationError(f"No User with id {value!r}.")
         return manager
 
+    def get_attribute(self, instance: Any) -> Any:
+        manager = super().get_attribute(instance)
+        if manager is not None and manager.tenant != tenant_of(self):
+            return None  # a link across tenants (only a direct database write makes one) is never shown
+        return manager
+
     def to_representation(self, manager: SCIMUser) -> dict[str, Any]:
         data = {"value": str(manager.scim_id)}
         projection = self.context.get("projection")
         path = [self.parent.get_schema_urn(), self.field_name, "displayName"]
         if projection is not None and projection.names(path):
-            data["displayName"] = manager.data.get("displayName") or manager.user.get_username()
+            data["displayName"] = manager.data.get("displayName") or TenantUniqueStringAttribute.unprefixed(
+                manager.user.get_username(), manager.tenant
+            )
         request = self.context.get("request")
         if request is not None:
             data["$ref"] = resource_location(request, "User", manager.scim_id)

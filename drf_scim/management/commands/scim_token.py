@@ -8,6 +8,7 @@ tokens. Tokens are printed once, never logged, and never listed.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +20,8 @@ from oauthlib.common import generate_token
 
 from drf_scim.models import SCIMClient
 from drf_scim.settings import scim_settings
+
+TENANT_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
 
 
 def assign_token(token: Any, raw: str) -> None:
@@ -69,6 +72,8 @@ class Command(BaseCommand):
                     authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
                 )
             tenant = options["tenant"]
+            if tenant is not None and not TENANT_NAME.fullmatch(tenant):
+                raise CommandError("--tenant takes letters, digits, '.', '_' and '-' (at most 100).")
             if tenant is not None:
                 SCIMClient.objects.update_or_create(
                     client_id=application.client_id, defaults={"tenant": tenant.strip()}
