@@ -55,38 +55,41 @@ class ServiceProviderConfigViewSet(DiscoveryViewSet):
         return Response(service_provider_config([viewset for _, viewset in self.resource_viewsets()], request))
 
 
-class ResourceTypeViewSet(DiscoveryViewSet):
+class DocumentsViewSet(DiscoveryViewSet):
+    """A ListResponse of documents, and each by its id (ignoring case)."""
+
+    kind = "document"
+
+    def documents(self, request: Any) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def list(self, request: Any) -> Response:
+        documents = self.documents(request)
+        return Response(list_response(documents, len(documents)))
+
+    def retrieve(self, request: Any, pk: str) -> Response:
+        for document in self.documents(request):
+            if document["id"].lower() == pk.lower():
+                return Response(document)
+        raise exceptions.NotFound(f"There is no {self.kind} {pk!r}.")
+
+
+class ResourceTypeViewSet(DocumentsViewSet):
+    kind = "resource type"
+
     def documents(self, request: Any) -> list[dict[str, Any]]:
         return [
             resource_type_document(prefix, viewset.get_scim_serializer_class(), request)
             for prefix, viewset in self.resource_viewsets()
         ]
 
-    def list(self, request: Any) -> Response:
-        documents = self.documents(request)
-        return Response(list_response(documents, len(documents)))
 
-    def retrieve(self, request: Any, pk: str) -> Response:
-        for document in self.documents(request):
-            if document["id"].lower() == pk.lower():
-                return Response(document)
-        raise exceptions.NotFound(f"There is no resource type named {pk!r}.")
+class SchemaViewSet(DocumentsViewSet):
+    kind = "schema"
 
-
-class SchemaViewSet(DiscoveryViewSet):
     def documents(self, request: Any) -> list[dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
         for _, viewset in self.resource_viewsets():
             for document in schema_documents(viewset.get_scim_serializer_class(), request):
                 found.setdefault(document["id"], document)
         return list(found.values())
-
-    def list(self, request: Any) -> Response:
-        documents = self.documents(request)
-        return Response(list_response(documents, len(documents)))
-
-    def retrieve(self, request: Any, pk: str) -> Response:
-        for document in self.documents(request):
-            if document["id"].lower() == pk.lower():
-                return Response(document)
-        raise exceptions.NotFound(f"There is no schema {pk!r}.")

@@ -27,6 +27,7 @@ from rest_framework.settings import api_settings
 
 from ..exceptions import Mutability
 from ..fields import AttributeMixin, StringAttribute
+from ..filters.translate import FoldedKeyTarget
 from ..models import SCIMResource, SCIMValue
 from ..projection import Projection
 from ..reverse import resource_location
@@ -381,6 +382,24 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
         return fields
 
     @classmethod
+    def get_folded_keys(cls) -> dict[str, str]:
+        """``Meta.folded_keys``: attributes whose case-folded copy lives in a column of the SCIM row.
+
+        The column carries the (tenant, key) unique constraint, and filters on the attribute run on
+        it (``userName eq`` is then an index lookup).
+        """
+        return dict(getattr(cls.Meta, "folded_keys", {}))
+
+    def get_filter_target(self, name: str, field: serializers.Field, attribute_map: Any) -> Any:
+        """Hook: the filter target of one attribute, or None for the one its field implies."""
+        column = self.get_folded_keys().get(name)
+        if column is None or field.parent is not self:
+            return None
+        target = attribute_map.expression_target(attribute_of(name, field), field.source_attrs)
+        key = f"{self.get_resource_prefix().replace('.', '__')}{column}"
+        return FoldedKeyTarget(target.attribute, target.path, key, json_field=target.json_field)
+
+    @classmethod
     def get_schema_urns(cls) -> list[str]:
         """The core schema URN followed by the extension URNs."""
         return [cls.Meta.schema, *(extension.get_schema_urn() for extension, _ in cls.get_extensions())]
@@ -524,6 +543,8 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
         The version is bumped on every update.
         """
         resource = self.get_resource(instance)
+        for name, column in self.get_folded_keys().items():
+            setattr(resource, column, (self.fields[name].get_attribute(instance) or "").casefold())
         if not created:
             resource.bump_version()
         instance.save()

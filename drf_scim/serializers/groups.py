@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib.auth.models import Group
 
 from ..constants import GROUP_SCHEMA
 from ..fields import TenantUniqueStringAttribute
-from ..filters.translate import FoldedKeyTarget, Target
-from ..schema.attributes import attribute_of
 from .base import SCIMSerializer
 from .relations import MembersAttribute
 
@@ -34,15 +30,4 @@ class GroupSerializer(SCIMSerializer):
         description = "Group"
         scim_relation = "scim"
         render_empty = ("members",)
-
-    def save_resource(self, instance: Any, *, created: bool, relations: list) -> None:
-        display_name = self.fields["displayName"].get_attribute(instance) or ""
-        self.get_resource(instance).display_name_key = display_name.casefold()
-        super().save_resource(instance, created=created, relations=relations)
-
-    def get_filter_target(self, name: str, field: Any, attribute_map: Any) -> Target | None:
-        """``displayName eq`` (how Entra and Okta find groups) compares the folded unique key."""
-        if name == "displayName" and field.parent is self:
-            path = attribute_map.expression_target(attribute_of(name, field), field.source_attrs)
-            return FoldedKeyTarget(path.attribute, path.path, "scim__display_name_key", json_field=path.json_field)
-        return None
+        folded_keys = {"displayName": "display_name_key"}

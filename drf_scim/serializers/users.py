@@ -22,7 +22,7 @@ from ..fields import (
     StringAttribute,
     TenantUniqueStringAttribute,
 )
-from ..filters.translate import ExpressionTarget, FoldedKeyTarget, Target
+from ..filters.translate import ExpressionTarget, Target
 from ..schema.attributes import attribute_of
 from .base import ComplexAttribute, SCIMSerializer, deep_set
 from .enterprise import EnterpriseUserExtension
@@ -169,20 +169,10 @@ class UserSerializer(SCIMSerializer):
         scim_relation = "scim"
         extensions = [EnterpriseUserExtension]
         render_empty = ("groups",)
-
-    def get_filter_target(self, name: str, field: Any, attribute_map: Any) -> Target | None:
-        """``userName eq`` compares the case-folded key, which has a unique index."""
-        if name == "userName" and field.parent is self:
-            path = attribute_map.expression_target(attribute_of(name, field), field.source_attrs)
-            return FoldedKeyTarget(path.attribute, path.path, "scim__user_name_key", json_field=path.json_field)
-        return None
-
-    def get_user_name(self, instance: Any) -> str:
-        return self.fields["userName"].get_attribute(instance) or ""
+        folded_keys = {"userName": "user_name_key"}
 
     def save_resource(self, instance: Any, *, created: bool, relations: list) -> None:
         resource = self.get_resource(instance)
-        resource.user_name_key = self.get_user_name(instance).casefold()
         if created and not instance.password:
             instance.set_unusable_password()
         self.mirror_email(instance, resource)
