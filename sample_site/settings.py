@@ -20,6 +20,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "oauth2_provider",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "drf_scim",
 ]
 
@@ -72,6 +74,22 @@ OAUTH2_PROVIDER = {
         "scim:groups:write": "Provision groups over SCIM",
     },
     "DEFAULT_SCOPES": ["scim:read"],
+}
+
+REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "drf_scim sample site",
+    "DESCRIPTION": "SCIM 2.0 (RFC 7643, RFC 7644) service provider built with drf_scim.",
+    "VERSION": "2.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "PREPROCESSING_HOOKS": ["drf_scim.contrib.drf_spectacular.preprocess_scim_paths"],
+    "OAUTH2_TOKEN_URL": "/o/token/",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
 }
 
 DRF_SCIM = {

@@ -1,0 +1,1 @@
+"""Optional integrations, imported only when the package they integrate with is installed."""
