@@ -21,13 +21,12 @@ def token_user(request: Any) -> models.Model | None:
 
 
 class MeView(SCIMViewMixin, APIView):
-    """Serve GET, PUT, PATCH and DELETE on /Me as the same requests on /Users/{id} of the subject.
+    """The User resource of the token's user: GET, PUT, PATCH and DELETE as on /Users/{id}.
 
-    A token issued to a client (client credentials) has no subject: 501, as the RFC allows.
-    ``router`` is set by the SCIMRouter that serves it.
+    A token issued to a client (client credentials) has no user: 501, as RFC 7644 §3.11 allows.
     """
 
-    router: Any = None
+    router: Any = None  # set by the SCIMRouter that serves it
 
     def get_scope_kind(self, request: Any) -> str:
         return "read" if request.method in ("GET", "HEAD", "OPTIONS") else "write"
@@ -53,4 +52,14 @@ class MeView(SCIMViewMixin, APIView):
             raise exceptions.NotFound("The authenticated user is not a SCIM resource of this service.")
         return self.user_view()(request._request, scim_id=str(resource.scim_id))
 
-    get = put = patch = delete = me
+    def get(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        return self.me(request, *args, **kwargs)
+
+    def put(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        return self.me(request, *args, **kwargs)
+
+    def patch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        return self.me(request, *args, **kwargs)
+
+    def delete(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        return self.me(request, *args, **kwargs)
