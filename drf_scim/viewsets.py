@@ -21,7 +21,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from . import signals
-from .exceptions import InvalidSyntax, InvalidValue, Uniqueness, flatten_detail
+from .exceptions import InvalidSyntax, InvalidValue, PreconditionFailed, Uniqueness, flatten_detail
 from .filters.translate import FilterTranslator
 from .models import SCIMUser
 from .params import scim_params, search_params
@@ -32,6 +32,16 @@ from .serializers.relations import RelatedResourcesAttribute
 from .settings import scim_settings
 from .tenancy import get_tenant
 from .views import SCIMViewMixin
+
+
+def etag_matches(header: str, etag: str) -> bool:
+    """Whether an If-Match / If-None-Match header names ``etag`` (weak comparison, or ``*``)."""
+    opaque = etag.removeprefix("W/")
+    for candidate in header.split(","):
+        candidate = candidate.strip()
+        if candidate == "*" or candidate.removeprefix("W/") == opaque:
+            return True
+    return False
 
 
 class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
@@ -68,6 +78,8 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
             backends = cls.filter_backends if isinstance(cls.filter_backends, (list, tuple)) else None
             backends = backends if backends is not None else scim_settings.FILTER_BACKENDS
             return any(getattr(backend, "scim_feature", None) == feature for backend in backends)
+        if feature == "etag":
+            return True
         if feature == "changePassword":
             fields = cls.get_scim_serializer_class()._declared_fields
             return "password" in fields and not fields["password"].read_only
@@ -145,10 +157,33 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         prefix = self.get_serializer_class().get_resource_prefix().replace(".", "__")
         return {f"{prefix}scim_id": self.kwargs[self.lookup_url_kwarg or self.lookup_field]}
 
-    def get_object(self) -> models.Model:
-        instance = get_object_or_404(self.get_queryset(), **self.get_lookup_filter())
+    def get_object(self, *, for_update: bool = False) -> models.Model:
+        """The resource named in the URL; ``for_update`` locks its row until the transaction ends."""
+        queryset = self.get_queryset()
+        if for_update:
+            queryset = self.lock(queryset)
+        instance = get_object_or_404(queryset, **self.get_lookup_filter())
         self.check_object_permissions(self.request, instance)
         return instance
+
+    def lock(self, queryset: models.QuerySet) -> models.QuerySet:
+        """Lock the SCIM row (it holds the version) of what ``queryset`` returns, until the transaction ends."""
+        relation = getattr(self.get_serializer_class().Meta, "scim_relation", None)
+        return queryset.select_for_update(of=(relation or "self",))
+
+    def get_resource_row(self, instance: models.Model) -> Any:
+        """The SCIM row (id, version) of ``instance``."""
+        relation = getattr(self.get_serializer_class().Meta, "scim_relation", None)
+        return getattr(instance, relation) if relation else instance
+
+    def check_preconditions(self, request: Any, instance: models.Model) -> None:
+        """If-Match (RFC 7644 §3.14): a write to another version than the client read is a 412."""
+        if_match = request.headers.get("If-Match")
+        if if_match and not etag_matches(if_match, self.get_resource_row(instance).etag):
+            raise PreconditionFailed(
+                f"The resource is at version {self.get_resource_row(instance).etag}, not {if_match}; "
+                "read it again before writing."
+            )
 
     # -- responses ---------------------------------------------------------
 
@@ -184,6 +219,10 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
 
     def retrieve(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         instance = self.get_object()
+        etag = self.get_resource_row(instance).etag
+        if_none_match = request.headers.get("If-None-Match")
+        if if_none_match and etag_matches(if_none_match, etag):
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
         serializer = self.get_serializer(instance)
         return Response(serializer.data, headers=self.get_resource_headers(serializer, instance))
 
@@ -231,12 +270,16 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         return Response(serializer.data, status=status.HTTP_201_CREATED, headers=headers)
 
     def update(self, request: Any, *args: Any, **kwargs: Any) -> Response:
-        instance = self.get_object()
-        before = self.snapshot(instance)
-        serializer = self.get_serializer(instance, data=self.get_request_body(request))
-        serializer.is_valid(raise_exception=True)
-        self.perform_save(serializer)
-        self.resource_changed(instance, before, members_changed=bool(self.get_patch_relations(type(serializer))))
+        data = self.get_request_body(request)
+        with transaction.atomic():
+            instance = self.get_object(for_update=True)
+            self.check_preconditions(request, instance)
+            before = self.snapshot(instance)
+            serializer = self.get_serializer(instance, data=data)
+            serializer.is_valid(raise_exception=True)
+            self.perform_save(serializer, savepoint=False)
+            members_changed = bool(self.get_patch_relations(type(serializer)))
+            self.resource_changed(instance, before, members_changed=members_changed)
         self.refresh_relations(serializer, serializer.instance)
         return Response(serializer.data, headers=self.get_resource_headers(serializer, serializer.instance))
 
@@ -247,14 +290,13 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         relations = self.get_patch_relations(serializer_class)
         context = {**self.get_serializer_context(), "projection": None, "omit": self.get_relations(serializer_class)}
         reader = serializer_class(context=context)
-        instance = get_object_or_404(
-            self.get_base_queryset().select_related(*reader.get_select_related()), **self.get_lookup_filter()
-        )
-        self.check_object_permissions(request, instance)
-        document = json.loads(json.dumps(serializer_class(instance, context=context).data))
-        result = apply_operations(reader, document, operations)
-
         with transaction.atomic():
+            queryset = self.get_base_queryset().select_related(*reader.get_select_related())
+            instance = get_object_or_404(self.lock(queryset), **self.get_lookup_filter())
+            self.check_object_permissions(request, instance)
+            self.check_preconditions(request, instance)
+            document = json.loads(json.dumps(serializer_class(instance, context=context).data))
+            result = apply_operations(reader, document, operations)
             serializer = serializer_class(instance, data=result.document, context=context)
             if not serializer.is_valid():
                 detail = "; ".join(flatten_detail(serializer.errors))
@@ -356,8 +398,9 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         return status.HTTP_204_NO_CONTENT if no_content and not asked else status.HTTP_200_OK
 
     def destroy(self, request: Any, *args: Any, **kwargs: Any) -> Response:
-        instance = self.get_object()
         with transaction.atomic():
+            instance = self.get_object(for_update=True)
+            self.check_preconditions(request, instance)
             self.perform_destroy(instance)
             self.resource_deleted(instance)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -41,7 +41,7 @@ class TestServiceProviderConfig:
         assert body["filter"] == {"supported": True, "maxResults": 1000}
         assert body["changePassword"] == {"supported": True}
         assert body["sort"] == {"supported": True}
-        assert body["etag"] == {"supported": False}
+        assert body["etag"] == {"supported": True}
         assert [scheme["type"] for scheme in body["authenticationSchemes"]] == ["oauthbearertoken"]
         assert body["meta"] == {
             "resourceType": "ServiceProviderConfig",

@@ -90,6 +90,14 @@ ERRORS = {
 NOT_FOUND = {404: OpenApiResponse(ErrorSerializer, description="No such resource.")}
 CONFLICT = {409: OpenApiResponse(ErrorSerializer, description="A unique attribute is already in use.")}
 TOO_LARGE = {413: OpenApiResponse(ErrorSerializer, description="The body exceeds maxPayloadSize.")}
+PRECONDITION = {412: OpenApiResponse(ErrorSerializer, description="If-Match names another version.")}
+IF_MATCH = OpenApiParameter(
+    "If-Match", str, location=OpenApiParameter.HEADER, description="Apply only to this version (meta.version)."
+)
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match", str, location=OpenApiParameter.HEADER, description="304 when the resource is at this version."
+)
+NOT_MODIFIED = {304: OpenApiResponse(description="Not modified since the version in If-None-Match.")}
 
 PROJECTION = [
     OpenApiParameter("attributes", str, description="Comma-separated attributes to return (RFC 7644 §3.4.2.5)."),
@@ -259,18 +267,22 @@ class SCIMViewSetExtension(OpenApiViewExtension):
         tag = [view.get_resource_type_name() + "s"]
         return extend_schema_view(
             list=extend_schema(tags=tag, parameters=PROJECTION, responses={200: resource(many=True), **ERRORS}),
-            retrieve=extend_schema(tags=tag, parameters=PROJECTION, responses={200: resource, **ERRORS, **NOT_FOUND}),
+            retrieve=extend_schema(
+                tags=tag,
+                parameters=[*PROJECTION, IF_NONE_MATCH],
+                responses={200: resource, **NOT_MODIFIED, **ERRORS, **NOT_FOUND},
+            ),
             create=extend_schema(
                 tags=tag, parameters=PROJECTION, responses={201: resource, **ERRORS, **CONFLICT, **TOO_LARGE}
             ),
             update=extend_schema(
                 tags=tag,
-                parameters=PROJECTION,
-                responses={200: resource, **ERRORS, **NOT_FOUND, **CONFLICT, **TOO_LARGE},
+                parameters=[*PROJECTION, IF_MATCH],
+                responses={200: resource, **ERRORS, **NOT_FOUND, **CONFLICT, **PRECONDITION, **TOO_LARGE},
             ),
             partial_update=extend_schema(
                 tags=tag,
-                parameters=PROJECTION,
+                parameters=[*PROJECTION, IF_MATCH],
                 request=PatchOpSerializer,
                 responses={
                     200: resource,
@@ -278,10 +290,13 @@ class SCIMViewSetExtension(OpenApiViewExtension):
                     **ERRORS,
                     **NOT_FOUND,
                     **CONFLICT,
+                    **PRECONDITION,
                     **TOO_LARGE,
                 },
             ),
-            destroy=extend_schema(tags=tag, responses={204: None, **ERRORS, **NOT_FOUND}),
+            destroy=extend_schema(
+                tags=tag, parameters=[IF_MATCH], responses={204: None, **ERRORS, **NOT_FOUND, **PRECONDITION}
+            ),
             search=extend_schema(
                 tags=tag,
                 operation_id=f"{tag[0]}_search",
