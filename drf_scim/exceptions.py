@@ -67,6 +67,16 @@ class TooMany(SCIMException):
     scim_type = "tooMany"
 
 
+class InvalidCursor(SCIMException):
+    default_detail = "The cursor is not valid for this request."
+    scim_type = "invalidCursor"
+
+
+class ExpiredCursor(SCIMException):
+    default_detail = "The cursor has expired; start again without one."
+    scim_type = "expiredCursor"
+
+
 class Uniqueness(SCIMException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "One or more of the attribute values are already in use or are reserved."

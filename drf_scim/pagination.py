@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import uuid
+from datetime import datetime
 from typing import Any
 
+from django.core import signing
 from django.db import models
+from django.db.models import Q
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
 from .constants import LIST_RESPONSE_SCHEMA
-from .exceptions import InvalidValue
+from .exceptions import ExpiredCursor, InvalidCursor, InvalidValue
+from .filters.backends import SORT_KEY
 from .params import scim_params
 from .settings import scim_settings
 
@@ -34,6 +40,7 @@ class SCIMPagination(BasePagination):
 
     start_index_query_param = "startIndex"
     count_query_param = "count"
+    cursor_query_param = "cursor"
 
     def get_default_page_size(self) -> int:
         return scim_settings.DEFAULT_PAGE_SIZE
@@ -66,8 +73,14 @@ class SCIMPagination(BasePagination):
 
     def paginate_queryset(self, queryset: models.QuerySet, request: Any, view: Any = None) -> list[Any]:
         params = self.get_params(request)
-        self.start_index = self.get_start_index(params)
         self.count = self.get_count(params)
+        self.cursor_page: CursorPage | None = None
+        cursor = params.get(self.cursor_query_param)
+        if cursor is not None:  # present, even empty: cursor paging (RFC 9865)
+            self.total = queryset.count()
+            self.cursor_page = CursorPage.fetch(queryset, request, cursor, self.count)
+            return self.cursor_page.rows
+        self.start_index = self.get_start_index(params)
         self.total = queryset.count()
         if self.count == 0 or self.start_index > self.total:
             return []
@@ -75,6 +88,11 @@ class SCIMPagination(BasePagination):
         return list(queryset[offset : offset + self.count])
 
     def get_paginated_response(self, data: list[Any]) -> Response:
+        if self.cursor_page is not None:
+            body = list_response(list(data), self.total)
+            del body["startIndex"]
+            body.update(self.cursor_page.links())
+            return Response(body)
         return Response(list_response(list(data), self.total, self.start_index))
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
@@ -86,6 +104,8 @@ class SCIMPagination(BasePagination):
                 "totalResults": {"type": "integer", "minimum": 0},
                 "itemsPerPage": {"type": "integer", "minimum": 0},
                 "startIndex": {"type": "integer", "minimum": 1},
+                "nextCursor": {"type": "string"},
+                "previousCursor": {"type": "string"},
                 "Resources": schema,
             },
         }
@@ -100,6 +120,13 @@ class SCIMPagination(BasePagination):
                 "schema": {"type": "integer", "minimum": 1},
             },
             {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Cursor paging (RFC 9865): empty for the first page, then nextCursor or previousCursor.",
+                "schema": {"type": "string"},
+            },
+            {
                 "name": self.count_query_param,
                 "required": False,
                 "in": "query",
@@ -107,3 +134,109 @@ class SCIMPagination(BasePagination):
                 "schema": {"type": "integer", "minimum": 0},
             },
         ]
+
+
+class CursorPage:
+    """One page of keyset (cursor) paging: rows after, or before, a position in the list's order.
+
+    The order is the list's own: ``sortBy`` (annotated as ``scim_sort_key``, nulls last) then the
+    primary key, so no OFFSET is involved and a page costs the same anywhere in the list, and rows
+    inserted meanwhile neither repeat nor shift a page. Cursors are signed with ``SECRET_KEY``
+    (a client cannot forge one), expire after ``CURSOR_TIMEOUT`` and only fit the filter and sort
+    they were issued for.
+    """
+
+    salt = "drf_scim.cursor"
+
+    def __init__(self, rows: list[Any], request: Any, fingerprint: str, has_next: bool, has_previous: bool):
+        self.rows = rows
+        self.request = request
+        self.fingerprint = fingerprint
+        self.has_next = has_next
+        self.has_previous = has_previous
+
+    @staticmethod
+    def fingerprint_of(request: Any) -> str:
+        params = scim_params(request)
+        parts = [request.path, *(str(params.get(name) or "") for name in ("filter", "sortBy", "sortOrder"))]
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+    @classmethod
+    def fetch(cls, queryset: models.QuerySet, request: Any, cursor: Any, count: int) -> CursorPage:
+        fingerprint = cls.fingerprint_of(request)
+        position = cls.decode(cursor, fingerprint) if cursor else None
+        keyed = SORT_KEY in queryset.query.annotations
+        descending = bool(getattr(request, "scim_sort_descending", False))
+        backward = position is not None and position["d"] == "p"
+        if position is not None:
+            queryset = queryset.filter(cls.beyond(position, keyed, descending, backward))
+        if backward:
+            queryset = queryset.reverse()
+        rows = list(queryset[: count + 1]) if count else []
+        more = len(rows) > count
+        rows = rows[:count]
+        if backward:
+            rows.reverse()
+        has_next = more if not backward else True
+        has_previous = (position is not None) if not backward else more
+        return cls(rows, request, fingerprint, has_next and bool(rows), has_previous and bool(rows))
+
+    @staticmethod
+    def beyond(position: dict[str, Any], keyed: bool, descending: bool, backward: bool) -> Q:
+        """The rows after ``position`` in the direction of travel."""
+        upward = descending == backward  # travelling towards greater keys
+        compare = "gt" if upward else "lt"
+        after_pk = Q(**{f"pk__{compare}": position["p"]})
+        if not keyed:
+            return after_pk
+        key = decode_key(position["k"])
+        key_is_null = Q(**{f"{SORT_KEY}__isnull": True})
+        if key is None:
+            # Unassigned keys come last when travelling forward, first when travelling back.
+            return (key_is_null & after_pk) | (~key_is_null if backward else Q(pk__in=[]))
+        beyond_key = Q(**{f"{SORT_KEY}__{compare}": key}) | (Q(**{SORT_KEY: key}) & after_pk)
+        return beyond_key if backward else beyond_key | key_is_null
+
+    def encode(self, row: Any, direction: str) -> str:
+        state = {"p": row.pk, "d": direction, "f": self.fingerprint}
+        if hasattr(row, SORT_KEY):
+            state["k"] = encode_key(getattr(row, SORT_KEY))
+        return signing.dumps(state, salt=self.salt, compress=True)
+
+    @classmethod
+    def decode(cls, cursor: Any, fingerprint: str) -> dict[str, Any]:
+        if not isinstance(cursor, str):
+            raise InvalidCursor("The cursor must be a string.")
+        try:
+            state = signing.loads(cursor, salt=cls.salt, max_age=scim_settings.CURSOR_TIMEOUT)
+        except signing.SignatureExpired:
+            raise ExpiredCursor() from None
+        except signing.BadSignature:
+            raise InvalidCursor("The cursor was not issued by this server.") from None
+        if not isinstance(state, dict) or state.get("f") != fingerprint or state.get("d") not in ("n", "p"):
+            raise InvalidCursor("The cursor belongs to another list (filter or sort changed).")
+        return state
+
+    def links(self) -> dict[str, str]:
+        links = {}
+        if self.has_next:
+            links["nextCursor"] = self.encode(self.rows[-1], "n")
+        if self.has_previous:
+            links["previousCursor"] = self.encode(self.rows[0], "p")
+        return links
+
+
+def encode_key(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"dt": value.isoformat()}
+    if isinstance(value, uuid.UUID):
+        return {"uuid": str(value)}
+    return value
+
+
+def decode_key(value: Any) -> Any:
+    if isinstance(value, dict) and "dt" in value:
+        return datetime.fromisoformat(value["dt"])
+    if isinstance(value, dict) and "uuid" in value:
+        return uuid.UUID(value["uuid"])
+    return value

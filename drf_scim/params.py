@@ -16,6 +16,7 @@ SEARCH_FIELDS = {
     "sortOrder": str,
     "startIndex": int,
     "count": int,
+    "cursor": str,
 }
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .exceptions import InvalidSyntax
+from .exceptions import InvalidSyntax, InvalidValue
 from .filters.backends import UnknownSortAttribute
 from .filters.translate import UnknownAttribute
 from .pagination import list_response
@@ -43,6 +43,8 @@ class RootSearchView(SCIMViewMixin, APIView):
         if not isinstance(body, dict):
             raise InvalidSyntax("The request body must be a SearchRequest JSON object.")
         request.scim_params = search_params(body)
+        if request.scim_params.get("cursor") is not None:
+            raise InvalidValue("The root .search pages with startIndex; cursors work per resource type.")
 
         views = self.resource_views(request)
         filtered: list[Any] = []

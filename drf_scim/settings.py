@@ -86,6 +86,8 @@ DEFAULTS: dict[str, Any] = {
     # Resource types whose PATCH answers 204 No Content unless the client asks for
     # attributes (Entra recommends it for groups); the others answer 200 with the resource.
     "PATCH_NO_CONTENT": ["Group"],
+    # Seconds a cursor (RFC 9865) stays valid; announced as cursorTimeout.
+    "CURSOR_TIMEOUT": 3600,
     # Media type of every response. OneLogin asks for "application/json".
     "RESPONSE_MEDIA_TYPE": "application/scim+json",
     # Largest request body accepted, in bytes (413 beyond it, checked before parsing).

@@ -84,7 +84,16 @@ def test_resources_messages_and_errors_are_described(document):
     listed_ref = users["get"]["responses"]["200"]["content"]["application/scim+json"]["schema"]["$ref"]
     listed = components[listed_ref.rsplit("/", 1)[-1]]
     assert listed["properties"]["Resources"]["items"]["$ref"].endswith("/User")
-    assert set(listed["properties"]) == {"schemas", "totalResults", "itemsPerPage", "startIndex", "Resources"}
+    assert set(listed["properties"]) == {
+        "schemas",
+        "totalResults",
+        "itemsPerPage",
+        "startIndex",
+        "nextCursor",
+        "previousCursor",
+        "Resources",
+    }
+    assert "cursor" in {p["name"] for p in users["get"]["parameters"]}
     assert users["post"]["responses"]["409"]["content"]["application/scim+json"]["schema"]["$ref"].endswith("/Error")
     assert users["get"]["security"] == [{"oauth2": ["scim:read"]}, {"bearerAuth": []}]
     assert users["post"]["security"] == [{"oauth2": ["scim:write"]}, {"bearerAuth": []}]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from django.db.models import F
 from rest_framework.filters import BaseFilterBackend
 
 from ..exceptions import InvalidFilter, InvalidValue
@@ -12,6 +13,8 @@ from ..params import scim_params
 from ..settings import scim_settings
 from .grammar import FilterSyntaxError, parse_filter, parse_path
 from .translate import FilterTranslator, UnknownAttribute
+
+SORT_KEY = "scim_sort_key"  # the annotation sortBy orders by (cursor paging reads it back)
 
 
 class UnknownSortAttribute(InvalidValue):
@@ -97,8 +100,10 @@ class SCIMSortBackend(BaseFilterBackend):
         except InvalidFilter as exc:
             raise InvalidValue(f"Cannot sort by {sort_by!r}: {exc.detail}") from None
         descending = order.lower() == "descending"
-        ordered = expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
-        return queryset.order_by(ordered, "-pk" if descending else "pk")
+        request.scim_sort_descending = descending  # cursor paging walks the same order (pagination.py)
+        key = F(SORT_KEY)
+        ordered = key.desc(nulls_last=True) if descending else key.asc(nulls_last=True)
+        return queryset.annotate(**{SORT_KEY: expression}).order_by(ordered, "-pk" if descending else "pk")
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         return [

@@ -21,7 +21,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from django.db.models import Exists, F, OuterRef, Q, Value
+from django.db.models import Exists, F, OuterRef, Q, TextField, Value
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Left, Lower, NullIf, Right, StrIndex
 from django.db.models.lookups import (
@@ -230,7 +230,7 @@ class ExpressionTarget(Target):
         if self.attribute.type not in (STRING, REFERENCE, BINARY):
             return F(self.path)
         expression = Lower(self.text()) if self.case_insensitive else self.text()
-        return NullIf(expression, Value(""))  # an empty string is unassigned: sorted last
+        return NullIf(expression, Value(""), output_field=TextField())  # an empty string is unassigned: last
 
 
 class IdTarget(ExpressionTarget):

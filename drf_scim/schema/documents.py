@@ -88,6 +88,14 @@ def service_provider_config(viewsets: list[type], request: Any) -> dict[str, Any
             "changePassword": {"supported": any(viewset.supports("changePassword") for viewset in viewsets)},
             "sort": {"supported": all_support("sort")},
             "etag": {"supported": all_support("etag")},
+            "pagination": {
+                "cursor": True,
+                "index": True,
+                "defaultPaginationMethod": "index",
+                "defaultPageSize": scim_settings.DEFAULT_PAGE_SIZE,
+                "maxPageSize": scim_settings.MAX_PAGE_SIZE,
+                "cursorTimeout": scim_settings.CURSOR_TIMEOUT,
+            },
             "authenticationSchemes": list(scim_settings.AUTHENTICATION_SCHEMES),
             "meta": {
                 "resourceType": "ServiceProviderConfig",
