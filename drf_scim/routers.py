@@ -7,6 +7,7 @@ from typing import Any
 from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
+from .bulk import BulkView
 from .me import MeView
 from .reverse import ROOT_URL_NAME
 from .schema.registry import register_resource_type
@@ -54,6 +55,7 @@ class SCIMRouter(SimpleRouter):
         not_found = NotFoundView.as_view()
         urls.append(re_path(r"^\.search/?$", RootSearchView.as_view(router=self), name="scim-search"))
         urls.append(re_path(r"^Me/?$", MeView.as_view(router=self), name="scim-me"))
+        urls.append(re_path(r"^Bulk/?$", BulkView.as_view(router=self), name="scim-bulk"))
         urls.append(re_path(r"^$", not_found, name=ROOT_URL_NAME))
         urls.append(re_path(r"^.*$", not_found, name="scim-not-found"))
         return urls

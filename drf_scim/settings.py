@@ -86,6 +86,8 @@ DEFAULTS: dict[str, Any] = {
     # Resource types whose PATCH answers 204 No Content unless the client asks for
     # attributes (Entra recommends it for groups); the others answer 200 with the resource.
     "PATCH_NO_CONTENT": ["Group"],
+    # Most operations in one BulkRequest (maxOperations); the body is limited by MAX_PAYLOAD_SIZE.
+    "BULK_MAX_OPERATIONS": 1000,
     # Seconds a cursor (RFC 9865) stays valid; announced as cursorTimeout.
     "CURSOR_TIMEOUT": 3600,
     # Media type of every response. OneLogin asks for "application/json".

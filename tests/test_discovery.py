@@ -37,7 +37,7 @@ class TestServiceProviderConfig:
         body = response.body
         assert body["schemas"] == [SERVICE_PROVIDER_CONFIG_SCHEMA]
         assert body["patch"] == {"supported": True}
-        assert body["bulk"]["supported"] is False
+        assert body["bulk"] == {"supported": True, "maxOperations": 1000, "maxPayloadSize": 1048576}
         assert body["filter"] == {"supported": True, "maxResults": 1000}
         assert body["changePassword"] == {"supported": True}
         assert body["sort"] == {"supported": True}

@@ -27,7 +27,14 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
-from ..constants import ERROR_SCHEMA, LIST_RESPONSE_SCHEMA, PATCH_OP_SCHEMA, SEARCH_REQUEST_SCHEMA
+from ..constants import (
+    BULK_REQUEST_SCHEMA,
+    BULK_RESPONSE_SCHEMA,
+    ERROR_SCHEMA,
+    LIST_RESPONSE_SCHEMA,
+    PATCH_OP_SCHEMA,
+    SEARCH_REQUEST_SCHEMA,
+)
 from ..schema.attributes import (
     BINARY,
     BOOLEAN,
@@ -324,6 +331,55 @@ class DiscoveryExtension(OpenApiViewExtension):
                 responses={200: OpenApiTypes.OBJECT, **ERRORS, **NOT_FOUND},
             )
         return extend_schema_view(**kwargs)(self.target)
+
+
+class BulkOperationSerializer(serializers.Serializer):
+    method = serializers.ChoiceField(choices=["POST", "PUT", "PATCH", "DELETE"])
+    path = serializers.CharField(help_text="e.g. /Users, /Groups/bulkId:qwerty")
+    bulkId = serializers.CharField(required=False, help_text="Required for POST; referenced as bulkId:<bulkId>.")
+    version = serializers.CharField(required=False, help_text="Sent as If-Match.")
+    data = serializers.JSONField(required=False)
+
+
+class BulkRequestSerializer(serializers.Serializer):
+    """A BulkRequest (RFC 7644 §3.7)."""
+
+    schemas = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text=f"[{BULK_REQUEST_SCHEMA!r}]"
+    )
+    failOnErrors = serializers.IntegerField(required=False, min_value=1)
+    Operations = BulkOperationSerializer(many=True)
+
+
+class BulkResultSerializer(serializers.Serializer):
+    method = serializers.CharField()
+    bulkId = serializers.CharField(required=False)
+    version = serializers.CharField(required=False)
+    location = serializers.CharField(required=False)
+    status = serializers.CharField()
+    response = serializers.JSONField(required=False)
+
+
+class BulkResponseSerializer(serializers.Serializer):
+    """A BulkResponse (RFC 7644 §3.7)."""
+
+    schemas = serializers.ListField(child=serializers.CharField(), help_text=f"[{BULK_RESPONSE_SCHEMA!r}]")
+    Operations = BulkResultSerializer(many=True)
+
+
+class BulkExtension(OpenApiViewExtension):
+    target_class = "drf_scim.bulk.BulkView"
+
+    def view_replacement(self) -> type:
+        return extend_schema_view(
+            post=extend_schema(
+                tags=["Bulk"],
+                operation_id="bulk",
+                request=BulkRequestSerializer,
+                responses={200: BulkResponseSerializer, **ERRORS, **TOO_LARGE},
+                description="Run many operations over any resource type (RFC 7644 §3.7).",
+            )
+        )(self.target)
 
 
 class RootSearchExtension(OpenApiViewExtension):

@@ -83,7 +83,11 @@ def service_provider_config(viewsets: list[type], request: Any) -> dict[str, Any
     document.update(
         {
             "patch": {"supported": all_support("patch")},
-            "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": scim_settings.MAX_PAYLOAD_SIZE},
+            "bulk": {
+                "supported": True,
+                "maxOperations": scim_settings.BULK_MAX_OPERATIONS,
+                "maxPayloadSize": scim_settings.MAX_PAYLOAD_SIZE,
+            },
             "filter": {"supported": all_support("filter"), "maxResults": scim_settings.MAX_PAGE_SIZE},
             "changePassword": {"supported": any(viewset.supports("changePassword") for viewset in viewsets)},
             "sort": {"supported": all_support("sort")},
