@@ -84,7 +84,7 @@ class BulkView(SCIMViewMixin, APIView):
 
         def run(index: int, operation: dict[str, Any]) -> bool:
             nonlocal errors
-            result = self.execute(request, root, operation, ids)
+            result = self.run_operation(request, root, operation, ids)
             results[index] = result
             failed = int(result["status"]) >= 400
             errors += failed
@@ -121,7 +121,7 @@ class BulkView(SCIMViewMixin, APIView):
         for index, operation in replay:  # put back the references the cycle left out
             path = f"{operation['path'].rstrip('/')}/{ids[operation['bulkId']]}"
             replace = {"method": "PUT", "path": path, "data": operation["data"], "bulkId": operation["bulkId"]}
-            outcome = self.execute(request, root, replace, ids)
+            outcome = self.run_operation(request, root, replace, ids)
             if int(outcome["status"]) >= 400:
                 results[index] = {**outcome, "method": "POST"}
         return self.respond(results)
@@ -166,7 +166,7 @@ class BulkView(SCIMViewMixin, APIView):
                 raise InvalidSyntax(f"Operations[{index}]: {method} needs data (an object).")
         return operations, fail_on_errors
 
-    def execute(self, request: Any, root: str, operation: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
+    def run_operation(self, request: Any, root: str, operation: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
         """Dispatch one operation to its endpoint, as a request of its own."""
         path = substitute(operation["path"], ids)
         if not isinstance(path, str):

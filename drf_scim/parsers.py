@@ -35,13 +35,23 @@ class SCIMParser(parsers.JSONParser):
         if limit and len(raw) > limit:
             raise PayloadTooLarge(f"The request body exceeds the limit (maxPayloadSize) of {limit} bytes.")
         try:
-            return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+            return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise InvalidSyntax(f"The request body is not valid JSON: {exc}") from None
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object with a key given twice is ambiguous: reject it rather than keep one silently."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
 
 
 class JSONParser(SCIMParser):

@@ -58,10 +58,9 @@ class SCIMScopePermission(TokenHasScope):
 
     def has_permission(self, request: Any, view: Any) -> bool:
         token = request.auth
-        if token is not None and not hasattr(token, "scope"):
+        if token is None or not hasattr(token, "scope"):
+            # Another authentication class (a static token, a session) is then the whole policy.
             return bool(getattr(request.user, "is_authenticated", False) or token)
-        if token is None:
-            return False
         alternatives = self.get_scope_alternatives(request, view)
         if any(token.is_valid(scopes) for scopes in alternatives):
             return True

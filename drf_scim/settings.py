@@ -81,6 +81,11 @@ DEFAULTS: dict[str, Any] = {
     # brackets and not; beyond them a filter is a 400 invalidFilter.
     "FILTER_MAX_LENGTH": 4096,
     "FILTER_MAX_DEPTH": 32,
+    # Most member values one operation (a PATCH operation, or a Group's members in POST/PUT) may carry.
+    "MAX_MEMBERS_PER_OPERATION": 10000,
+    # DRF throttle classes of every SCIM view, e.g. ["drf_scim.throttling.ClientRateThrottle"] with
+    # REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["scim"] = "600/min". Empty: no rate limit.
+    "THROTTLE_CLASSES": [],
     # Most operations one PatchOp may carry.
     "MAX_PATCH_OPERATIONS": 1000,
     # Resource types whose PATCH answers 204 No Content unless the client asks for
@@ -100,6 +105,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 IMPORT_STRINGS = {
+    "THROTTLE_CLASSES",
     "ME_RESOLVER",
     "TENANT_RESOLVER",
     "USER_SERIALIZER",

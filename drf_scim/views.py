@@ -38,6 +38,10 @@ class SCIMViewMixin:
         return scim_settings.RENDERER_CLASSES
 
     @property
+    def throttle_classes(self) -> list:
+        return scim_settings.THROTTLE_CLASSES
+
+    @property
     def content_negotiation_class(self) -> type:
         return scim_settings.CONTENT_NEGOTIATION_CLASS
 

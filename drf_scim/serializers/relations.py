@@ -24,6 +24,7 @@ from ..filters.translate import ComplexTarget, ConstantTarget, ExistsTarget, Fol
 from ..models import SCIMUser
 from ..reverse import resource_location
 from ..schema.attributes import STRING, Attribute, attribute_of
+from ..settings import scim_settings
 from ..tenancy import tenant_of
 from .base import ComplexAttribute, MultiValuedAttribute
 
@@ -217,6 +218,9 @@ class RelatedResourcesAttribute(MultiValuedAttribute):
 
     def values_of(self, data: Any) -> list[str]:
         """The ids a list of references names, validated but not looked up."""
+        limit = scim_settings.MAX_MEMBERS_PER_OPERATION
+        if isinstance(data, list) and len(data) > limit:
+            raise serializers.ValidationError(f"At most {limit} values per operation (MAX_MEMBERS_PER_OPERATION).")
         items = super().to_internal_value(data)
         return list(dict.fromkeys(item["value"] for item in items))
 
