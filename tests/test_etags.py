@@ -75,6 +75,13 @@ def test_service_provider_config_says_etags_are_supported(api):
     assert api.get(f"{BASE}/ServiceProviderConfig").body["etag"] == {"supported": True}
 
 
+def authed(token: str) -> SCIMClient:
+    """A client of its own (threads must not share one) holding ``token``."""
+    scim = SCIMClient()
+    scim.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return scim
+
+
 def run_concurrently(count, request):
     barrier = threading.Barrier(count)
     results: list = [None] * count
@@ -100,10 +107,8 @@ def test_concurrent_patches_adding_members_all_take_effect(make_token):
         pytest.skip("the race needs PostgreSQL")
     token = make_token()
 
-    def client():
-        scim = SCIMClient()
-        scim.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-        return scim
+    def client() -> SCIMClient:
+        return authed(token)
 
     users = [client().post(f"{BASE}/Users", user_body(f"u{n}@example.com")).body["id"] for n in range(20)]
     group = client().post(f"{BASE}/Groups", group_body("G")).body["id"]
@@ -124,10 +129,8 @@ def test_concurrent_puts_with_one_if_match_yield_one_success(make_token):
         pytest.skip("the race needs PostgreSQL")
     token = make_token()
 
-    def client():
-        scim = SCIMClient()
-        scim.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-        return scim
+    def client() -> SCIMClient:
+        return authed(token)
 
     user = client().post(f"{BASE}/Users", user_body()).body
 
