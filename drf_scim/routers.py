@@ -37,7 +37,7 @@ class SCIMRouter(SimpleRouter):
 
     def register(self, prefix: str, viewset: Any, basename: str | None = None) -> None:
         super().register(prefix, viewset, basename or prefix)
-        register_resource_type(viewset.get_resource_type_name(), prefix, viewset)
+        register_resource_type(viewset.get_resource_type_name(), prefix)
 
     def get_discovery_viewsets(self) -> dict[str, type]:
         """The discovery endpoints, each bound to this router so it describes what the router serves."""

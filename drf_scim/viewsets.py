@@ -278,7 +278,7 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
             serializer = self.get_serializer(instance, data=data)
             serializer.is_valid(raise_exception=True)
             self.perform_save(serializer, savepoint=False)
-            members_changed = bool(self.get_patch_relations(type(serializer)))
+            members_changed = bool(self.relation_fields(serializer, writable_only=True))
             self.resource_changed(instance, before, members_changed=members_changed)
         self.refresh_relations(serializer, serializer.instance)
         return Response(serializer.data, headers=self.get_resource_headers(serializer, serializer.instance))
@@ -287,8 +287,9 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         """PATCH: apply a PatchOp (RFC 7644 §3.5.2) atomically; see :mod:`drf_scim.patch`."""
         operations = parse_operations(self.get_request_body(request))
         serializer_class = self.get_serializer_class()
-        relations = self.get_patch_relations(serializer_class)
-        context = {**self.get_serializer_context(), "projection": None, "omit": self.get_relations(serializer_class)}
+        reader = serializer_class(context=self.get_serializer_context())
+        relations = self.relation_fields(reader, writable_only=True)
+        context = {**reader.context, "projection": None, "omit": self.relation_fields(reader)}
         reader = serializer_class(context=context)
         with transaction.atomic():
             queryset = self.get_base_queryset().select_related(*reader.get_select_related())
@@ -316,18 +317,14 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         self.refresh_relations(response_serializer, instance)
         return Response(response_serializer.data, headers=headers)
 
-    def get_relations(self, serializer_class: type) -> set[str]:
-        """Every relation attribute (members, groups): PATCH works on the document without them."""
-        return {
-            name for name, field in serializer_class().fields.items() if isinstance(field, RelatedResourcesAttribute)
-        }
-
-    def get_patch_relations(self, serializer_class: type) -> set[str]:
-        """Writable relation attributes (members): PATCH changes them by delta, never loading them."""
+    @staticmethod
+    def relation_fields(serializer: Any, *, writable_only: bool = False) -> set[str]:
+        """Relation attributes (members, groups): PATCH works on the document without them, and
+        changes the writable ones by delta, never loading them."""
         return {
             name
-            for name, field in serializer_class().fields.items()
-            if isinstance(field, RelatedResourcesAttribute) and not field.read_only
+            for name, field in serializer.fields.items()
+            if isinstance(field, RelatedResourcesAttribute) and not (writable_only and field.read_only)
         }
 
     def apply_relation_changes(self, instance: models.Model, changes: list[RelationChange]) -> None:

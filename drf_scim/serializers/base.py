@@ -184,7 +184,7 @@ class SCIMSerializerMixin:
 
     def clear(self, ret: dict[str, Any], field: serializers.Field) -> None:
         """Record that a replace leaves ``field`` unassigned."""
-        mutability = attribute_mutability(field)
+        mutability = mutability_of(field)
         if mutability in (WRITE_ONLY, IMMUTABLE) or field.field_name in self.context.get("omit", ()):
             return
         if isinstance(field, serializers.Serializer) and field.source == "*":
@@ -199,7 +199,7 @@ class SCIMSerializerMixin:
     def check_mutability(self, field: serializers.Field, primitive: Any) -> None:
         """An immutable attribute, once set, only accepts its current value (RFC 7643 §2.2)."""
         instance = getattr(self.root, "instance", None)
-        if instance is None or attribute_mutability(field) != IMMUTABLE:
+        if instance is None or mutability_of(field) != IMMUTABLE:
             return
         if self is not self.root and self.source != "*":
             return  # sub-attributes of a stored complex value are checked with their parent
@@ -221,10 +221,6 @@ def has_attribute(model: type[models.Model] | None, name: str) -> bool:
     except FieldDoesNotExist:
         return hasattr(model, name)
     return True
-
-
-def attribute_mutability(field: serializers.Field) -> str:
-    return mutability_of(field)
 
 
 def _is_empty(value: Any) -> bool:
