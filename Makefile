@@ -8,7 +8,7 @@ PORT ?= 8000
 POSTGRES_URL ?= postgres:///scim_test
 MANAGE := $(BIN)/python sample_site/manage.py
 
-.PHONY: install run test test-sqlite test-postgres lint format openapi clean
+.PHONY: install install-bench run test test-sqlite test-postgres lint format openapi bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,12 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 install: $(BIN)/.installed
+
+$(BIN)/.installed-bench: $(BIN)/.installed
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	touch $@
+
+install-bench: $(BIN)/.installed-bench
 
 run: install
 	$(MANAGE) migrate --noinput -v0
@@ -46,13 +52,18 @@ test-postgres: install
 openapi: install
 	$(MANAGE) spectacular --validate --fail-on-warn --file openapi/openapi.yaml
 
+# drf_scim against django-scim2 and the floor at 100,000 users on PostgreSQL (benchmarks/run.py --help).
+bench: install-bench
+	.ci/postgres
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
 lint: install
-	$(BIN)/ruff check drf_scim tests sample_site
-	$(BIN)/ruff format --check drf_scim tests sample_site
+	$(BIN)/ruff check drf_scim tests sample_site benchmarks
+	$(BIN)/ruff format --check drf_scim tests sample_site benchmarks
 
 format: install
-	$(BIN)/ruff check --fix drf_scim tests sample_site
-	$(BIN)/ruff format drf_scim tests sample_site
+	$(BIN)/ruff check --fix drf_scim tests sample_site benchmarks
+	$(BIN)/ruff format drf_scim tests sample_site benchmarks
 
 clean:
 	rm -rf $(VENV) sample_site/db.sqlite3 .pytest_cache .ruff_cache

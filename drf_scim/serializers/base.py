@@ -12,18 +12,22 @@ its relations in that order.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import copy
+from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.signals import setting_changed
 from django.db import models
 from django.db.models import Prefetch
 from django.db.models.fields.related_descriptors import ReverseManyToOneDescriptor
+from django.utils.functional import cached_property
 from rest_framework import serializers
 from rest_framework.fields import SkipField, empty, get_error_detail
 from rest_framework.settings import api_settings
+from rest_framework.utils.serializer_helpers import BindingDict
 
 from ..exceptions import Mutability
 from ..fields import AttributeMixin, StringAttribute
@@ -61,6 +65,34 @@ def compact(value: Any) -> Any:
     return value
 
 
+# Built fields per get_fields_cache_key(): fields are built (deep copies of the declared ones) once per key.
+_FIELD_PROTOTYPES: dict[Hashable, dict[str, serializers.Field]] = {}
+
+
+def clear_field_cache(**kwargs: Any) -> None:
+    """Forget the built fields (settings changed, or a serializer class was altered at run time)."""
+    _FIELD_PROTOTYPES.clear()
+
+
+setting_changed.connect(clear_field_cache)
+
+
+def _copy_field(field: serializers.Field, parent: serializers.Field | None) -> serializers.Field:
+    """A copy of a built field for another serializer instance, bound to ``parent``.
+
+    Shallow: what a field computed when it was built (source, validators, messages) is shared; what ties
+    it to one serializer tree (its parent, a nested serializer's own fields, a list's child) is not.
+    """
+    clone = copy.copy(field)
+    clone.__dict__.pop("fields", None)  # a nested serializer builds its own fields for the new tree
+    clone.parent = parent
+    for name in ("child", "child_relation"):
+        child = clone.__dict__.get(name)
+        if isinstance(child, serializers.Field):
+            setattr(clone, name, _copy_field(child, clone))
+    return clone
+
+
 class SCIMSerializerMixin:
     """Reading and writing rules shared by resources, extensions and complex attributes."""
 
@@ -70,6 +102,33 @@ class SCIMSerializerMixin:
 
     def get_document_path(self) -> str | None:
         return self.document_path
+
+    def get_fields_cache_key(self) -> Hashable | None:
+        """Hook: serializers with the same key get the same fields, built once and copied per instance.
+
+        Building a SCIM resource's fields (deep copies of a few dozen nested fields) costs more than
+        the rest of a request; this makes it a one-time cost per process. The key covers what
+        ``get_fields`` reads. Return ``None`` from a subclass whose ``get_fields`` depends on the
+        request or the instance, to build its fields every time as DRF does.
+        """
+        model = getattr(getattr(self.root, "Meta", None), "model", None)
+        return (type(self), self.get_document_path(), model)
+
+    @cached_property
+    def fields(self) -> BindingDict:
+        key = self.get_fields_cache_key()
+        prototypes = _FIELD_PROTOTYPES.get(key) if key is not None else None
+        if prototypes is None:
+            built = BindingDict(self)
+            for name, field in self.get_fields().items():
+                built[name] = field
+            if key is None:
+                return built
+            prototypes = {name: _copy_field(field, None) for name, field in built.items()}
+            _FIELD_PROTOTYPES[key] = prototypes
+        fields = BindingDict(self)
+        fields.fields.update((name, _copy_field(field, self)) for name, field in prototypes.items())
+        return fields
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()

@@ -1,0 +1,243 @@
+"""The load driver: replays identity-provider requests against a SCIM server on the loopback and measures them.
+
+It only speaks HTTP, so it drives drf_scim, django-scim2 and the floor alike. Each workload runs for a fixed
+time with a few concurrent clients (threads, one connection per request as a sync gunicorn worker wants);
+every response must have the expected status, and its ``X-Queries`` header (see querycount.py) is collected.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import statistics
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from itertools import count
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+SCIM_JSON = "application/scim+json"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    body: dict | None = None
+    expect: tuple[int, ...] = (200,)
+
+
+@dataclass
+class Measurement:
+    requests: int
+    seconds: float
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    queries: int | None
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Server:
+    """A SCIM endpoint on the loopback: base URL (with its path prefix) and a bearer token."""
+
+    def __init__(self, base_url: str, token: str | None = None) -> None:
+        parts = urlsplit(base_url)
+        if parts.hostname not in {"127.0.0.1", "localhost", "::1"}:
+            raise ValueError("The driver only talks to the loopback.")
+        self.host, self.port, self.prefix = parts.hostname, parts.port or 80, parts.path.rstrip("/")
+        self.headers = {"Accept": SCIM_JSON, "Connection": "close"}
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
+
+    def send(self, request: Request) -> tuple[int, bytes, dict[str, str]]:
+        headers = dict(self.headers)
+        payload = None
+        if request.body is not None:
+            payload = json.dumps(request.body).encode()
+            headers["Content-Type"] = SCIM_JSON
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=120)
+        try:
+            connection.request(request.method, self.prefix + request.path, body=payload, headers=headers)
+            response = connection.getresponse()
+            return response.status, response.read(), dict(response.getheaders())
+        finally:
+            connection.close()
+
+    def call(self, request: Request) -> dict[str, Any]:
+        """Send one request that must succeed and return its JSON body ({} for an empty one)."""
+        status, body, _ = self.send(request)
+        if status not in request.expect:
+            raise RuntimeError(f"{request.method} {request.path} answered {status}: {body[:300]!r}")
+        return json.loads(body) if body else {}
+
+    def find_ids(self, endpoint: str, attribute: str, values: list[str], chunk: int = 10) -> list[str]:
+        """The ids of the resources whose ``attribute`` equals each value, in the order of the values."""
+        ids: dict[str, str] = {}
+        for start in range(0, len(values), chunk):
+            query = " or ".join(f'{attribute} eq "{value}"' for value in values[start : start + chunk])
+            path = f"/{endpoint}?filter={quote(query)}&count={chunk}&excludedAttributes=members"
+            for resource in self.call(Request("GET", path))["Resources"]:
+                ids[resource[attribute].casefold()] = str(resource["id"])
+        missing = [value for value in values if value.casefold() not in ids]
+        if missing:
+            raise RuntimeError(f"{endpoint}: no resource with {attribute} {missing[:3]}")
+        return [ids[value.casefold()] for value in values]
+
+
+def measure(server: Server, requests: Iterator[Request], seconds: float, concurrency: int) -> Measurement:
+    """Send requests from ``concurrency`` threads for ``seconds`` (each thread sends at least one)."""
+    lock = threading.Lock()
+    latencies: list[float] = []
+    queries: list[int] = []
+    errors: list[str] = []
+    deadline = time.perf_counter() + seconds
+
+    def next_request() -> Request | None:
+        with lock:
+            return next(requests, None)
+
+    def client() -> None:
+        first = True
+        while first or time.perf_counter() < deadline:
+            first = False
+            request = next_request()
+            if request is None:
+                return
+            started = time.perf_counter()
+            try:
+                status, body, headers = server.send(request)
+            except OSError as error:
+                status, body, headers = 0, str(error).encode(), {}
+            elapsed = time.perf_counter() - started
+            with lock:
+                latencies.append(elapsed)
+                if "X-Queries" in headers:
+                    queries.append(int(headers["X-Queries"]))
+                if status not in request.expect and len(errors) < 5:
+                    errors.append(f"{request.method} {request.path} -> {status}: {body[:200]!r}")
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return Measurement(
+        requests=len(latencies),
+        seconds=round(elapsed, 3),
+        rps=round(len(latencies) / elapsed, 2),
+        p50_ms=round(statistics.median(latencies) * 1000, 2),
+        p99_ms=round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 2),
+        queries=round(statistics.median(queries)) if queries else None,
+        errors=errors,
+    )
+
+
+def cycle(items: list[Any]) -> Iterator[Any]:
+    for index in count():
+        yield items[index % len(items)]
+
+
+@dataclass
+class Dataset:
+    """What the workloads need to know about the seeded data, found through the server's own API."""
+
+    users: int
+    groups: int
+    user_ids: list[str]
+    big_group_id: str
+    outsider_ids: deque[str]  # users not in the big group yet, each added once
+
+    @classmethod
+    def discover(cls, server: Server, users: int, groups: int, big: int, samples: int, adds: int) -> Dataset:
+        def names(numbers: range) -> list[str]:
+            return [f"user{n}@example.com" for n in numbers]
+
+        step = max(1, users // samples)
+        return cls(
+            users=users,
+            groups=groups,
+            user_ids=server.find_ids("Users", "userName", names(range(1, users + 1, step))[:samples]),
+            big_group_id=server.find_ids("Groups", "displayName", ["big"])[0],
+            outsider_ids=deque(server.find_ids("Users", "userName", names(range(big + 1, min(users, big + adds) + 1)))),
+        )
+
+
+Workload = Callable[[Dataset, str], Iterator[Request]]
+
+
+def lookup(data: Dataset, run: str) -> Iterator[Request]:
+    for n in count(1):
+        name = f"user{(n * 7919) % data.users + 1}@example.com"
+        yield Request("GET", "/Users?filter=" + quote(f'userName eq "{name}"'))
+
+
+def get_user(data: Dataset, run: str) -> Iterator[Request]:
+    for scim_id in cycle(data.user_ids):
+        yield Request("GET", f"/Users/{scim_id}")
+
+
+def deep_page(data: Dataset, run: str) -> Iterator[Request]:
+    start = max(1, data.users - data.users // 10)  # 90% of the way in
+    while True:
+        yield Request("GET", f"/Users?startIndex={start}&count=100")
+
+
+def post_user(data: Dataset, run: str) -> Iterator[Request]:
+    for n in count(1):
+        name = f"new-{run}-{n}@example.com"
+        body = {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": name,
+            "name": {"givenName": "New", "familyName": f"User {n}"},
+            "emails": [{"value": name, "type": "work", "primary": True}],
+            "active": True,
+        }
+        yield Request("POST", "/Users", body, expect=(201,))
+
+
+def patch_active(data: Dataset, run: str) -> Iterator[Request]:
+    for n, scim_id in enumerate(cycle(data.user_ids)):
+        operation = {"op": "replace", "path": "active", "value": n // len(data.user_ids) % 2 == 1}
+        yield Request("PATCH", f"/Users/{scim_id}", {"schemas": [PATCH_OP], "Operations": [operation]})
+
+
+def add_member(data: Dataset, run: str) -> Iterator[Request]:
+    while data.outsider_ids:  # each user once, warm-up included: every request is a real change
+        scim_id = data.outsider_ids.popleft()
+        operation = {"op": "add", "path": "members", "value": [{"value": scim_id}]}
+        body = {"schemas": [PATCH_OP], "Operations": [operation]}
+        yield Request("PATCH", f"/Groups/{data.big_group_id}", body, expect=(200, 204))
+
+
+def group_lookup(data: Dataset, run: str) -> Iterator[Request]:
+    for n in count(1):
+        query = quote(f'displayName eq "group{(n * 7) % data.groups + 1}"')
+        yield Request("GET", f"/Groups?filter={query}&excludedAttributes=members")
+
+
+def get_big_group(data: Dataset, run: str) -> Iterator[Request]:
+    while True:
+        yield Request("GET", f"/Groups/{data.big_group_id}?excludedAttributes=members")
+
+
+WORKLOADS: dict[str, tuple[str, Workload]] = {
+    "lookup": ("Lookup by userName eq", lookup),
+    "get": ("GET user by id", get_user),
+    "deep_page": ("Page of 100 users at 90%", deep_page),
+    "post": ("POST user", post_user),
+    "patch_active": ("PATCH active", patch_active),
+    "add_member": ("PATCH add 1 member to big group", add_member),
+    "group_lookup": ("Group by displayName, no members", group_lookup),
+    "big_group": ("GET big group, no members", get_big_group),
+}
