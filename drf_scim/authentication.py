@@ -1,13 +1,79 @@
-"""Bearer token authentication with django-oauth-toolkit."""
+"""Bearer token authentication with django-oauth-toolkit, with a short-lived cache of verified tokens."""
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.signals import setting_changed
+from django.db.models.signals import post_delete, post_save
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
+from oauth2_provider.models import get_access_token_model
 
 from .settings import scim_settings
+
+
+class TokenCache:
+    """Tokens this process verified recently, by checksum, so a request need not look its token up again.
+
+    An entry lives ``TOKEN_CACHE_SECONDS``; the token's own expiry is checked on every use, and a token
+    deleted or changed in this process is forgotten at once (other processes forget it when the entry
+    ends). Tokens bound to a resource (RFC 8707 audience) are never cached: their check depends on the URL.
+    """
+
+    max_entries = 1024
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def get(self, token: str) -> Any | None:
+        entry = self._entries.get(self.key(token))
+        if entry is None or entry[0] < time.monotonic() or entry[1].is_expired():
+            return None
+        return entry[1]
+
+    def put(self, token: str, access_token: Any) -> None:
+        seconds = scim_settings.TOKEN_CACHE_SECONDS
+        if not seconds or getattr(access_token, "resource", None):
+            return
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[self.key(token)] = (time.monotonic() + seconds, access_token)
+
+    def forget(self, checksum: str | None = None) -> None:
+        with self._lock:
+            if checksum is None:
+                self._entries.clear()
+            else:
+                self._entries.pop(checksum, None)
+
+
+token_cache = TokenCache()
+
+
+def _forget_token(sender: Any, instance: Any, **kwargs: Any) -> None:
+    token_cache.forget(getattr(instance, "token_checksum", None) or None)
+
+
+setting_changed.connect(lambda **kwargs: token_cache.forget(), weak=False, dispatch_uid="drf_scim_forget_tokens")
+post_save.connect(_forget_token, sender=get_access_token_model(), dispatch_uid="drf_scim_forget_token_saved")
+post_delete.connect(_forget_token, sender=get_access_token_model(), dispatch_uid="drf_scim_forget_token_deleted")
+
+
+def bearer_token(request: Any) -> str | None:
+    """The token of an ``Authorization: Bearer`` header (RFC 6750 §2.1), or None."""
+    scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
 
 
 class SCIMOAuth2Authentication(OAuth2Authentication):
@@ -15,14 +81,24 @@ class SCIMOAuth2Authentication(OAuth2Authentication):
 
     Client-credentials tokens carry no user; ``request.user`` is then an
     ``AnonymousUser`` rather than ``None`` so that the rest of DRF keeps working.
+    A token DOT verified is trusted for ``TOKEN_CACHE_SECONDS`` by this process
+    (its expiry and its application's ``is_usable()`` are still checked each time).
     """
 
     def authenticate(self, request: Any) -> tuple[Any, Any] | None:
+        token = bearer_token(request)
+        access_token = token_cache.get(token) if token else None
+        if access_token is not None and (
+            access_token.application is None or access_token.application.is_usable(request)
+        ):
+            return (access_token.user or AnonymousUser()), access_token
         result = super().authenticate(request)
         if result is None:
             return None
-        user, token = result
-        return (user or AnonymousUser()), token
+        user, access_token = result
+        if token:
+            token_cache.put(token, access_token)
+        return (user or AnonymousUser()), access_token
 
     def authenticate_header(self, request: Any) -> str:
         self.www_authenticate_realm = scim_settings.AUTHENTICATION_REALM

@@ -72,6 +72,9 @@ DEFAULTS: dict[str, Any] = {
     # {"User": {"read": "scim:users:read", "write": "scim:users:write"}}. A token with
     # READ_SCOPE/WRITE_SCOPE still reaches every resource type.
     "RESOURCE_TYPE_SCOPES": {},
+    # Seconds a process trusts a bearer token it verified, without looking it up again (0: every request).
+    # Expiry is still checked on each request; a revocation reaches the other processes within this time.
+    "TOKEN_CACHE_SECONDS": 5,
     # Realm announced in WWW-Authenticate on 401 responses.
     "AUTHENTICATION_REALM": "scim",
     # Paging: the count used when a client sends none, and the most it may ask for.

@@ -12,6 +12,7 @@ from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_application_model
 from rest_framework.test import APIClient
 
+from drf_scim.authentication import token_cache
 from tests.helpers import BASE, group_body, user_body
 
 
@@ -42,6 +43,13 @@ class SCIMClient(APIClient):
 
     def delete(self, path, data=None, **extra):
         return self._send("delete", path, data, **extra)
+
+
+@pytest.fixture(autouse=True)
+def token_cache_off(monkeypatch):
+    """Every request looks its token up, so the query counts the tests assert include it and tokens of
+    one test never outlive its database (tests/test_token_cache.py covers the cache, on by default)."""
+    monkeypatch.setattr(token_cache, "put", lambda token, access_token: None)
 
 
 @pytest.fixture
