@@ -91,6 +91,12 @@ class SCIMUser(SCIMResource):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "user_name_key"], name="drf_scim_unique_user_name"),
         ]
+        # Counting and paging the unfiltered list reads this index alone (UserViewSet.get_resource_keys).
+        indexes = [
+            models.Index(
+                fields=["tenant", "user"], condition=models.Q(deleted__isnull=True), name="drf_scim_live_users"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"SCIM user {self.scim_id}"
@@ -108,6 +114,7 @@ class SCIMGroup(SCIMResource):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "display_name_key"], name="drf_scim_unique_display_name"),
         ]
+        indexes = [models.Index(fields=["tenant", "group"], name="drf_scim_tenant_groups")]
 
     def __str__(self) -> str:
         return f"SCIM group {self.scim_id}"

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core import signing
-from django.db import models
+from django.db import connections, models
 from django.db.models import Q
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
@@ -81,11 +81,26 @@ class SCIMPagination(BasePagination):
             self.cursor_page = CursorPage.fetch(queryset, request, cursor, self.count)
             return self.cursor_page.rows
         self.start_index = self.get_start_index(params)
-        self.total = queryset.count()
-        if self.count == 0 or self.start_index > self.total:
-            return []
         offset = self.start_index - 1
-        return list(queryset[offset : offset + self.count])
+        keys = getattr(view, "resource_keys", None)
+        if keys is not None:
+            return self.page_by_keys(queryset, keys, offset)
+        rows = list(queryset[offset : offset + self.count]) if self.count else []
+        if self.count and len(rows) < self.count and (rows or offset == 0):
+            self.total = offset + len(rows)  # the page holds the end of the list: no COUNT needed
+        else:
+            self.total = queryset.count()
+        return rows
+
+    def page_by_keys(self, queryset: models.QuerySet, keys: models.QuerySet, offset: int) -> list[Any]:
+        """The page of an unfiltered list: count and skip ``keys`` (the SCIM rows), then read the page's rows."""
+        self.total = keys.count()
+        if self.count == 0 or offset >= self.total:
+            return []
+        page = keys[offset : offset + self.count]
+        if not connections[queryset.db].features.allow_sliced_subqueries_with_in:
+            page = list(page)  # MySQL: one query more
+        return list(queryset.filter(pk__in=page))  # the keys are the rows' primary keys, in the same order
 
     def get_paginated_response(self, data: list[Any]) -> Response:
         if self.cursor_page is not None:

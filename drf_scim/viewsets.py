@@ -132,6 +132,13 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         """The tenant this request acts for (``DRF_SCIM["TENANT_RESOLVER"]``)."""
         return get_tenant(self.request)
 
+    def get_resource_conditions(self) -> dict[str, Any]:
+        """Lookups on the SCIM row that make a row one of the request's resources: its tenant.
+
+        UserViewSet adds "not soft-deleted". ``get_base_queryset`` applies them.
+        """
+        return {"tenant": self.get_tenant()}
+
     def get_base_queryset(self) -> models.QuerySet:
         """Every row of the model that is a SCIM resource of the request's tenant.
 
@@ -142,7 +149,27 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         queryset = serializer_class.Meta.model._default_manager.all()
         relation = getattr(serializer_class.Meta, "scim_relation", None)
         prefix = f"{relation}__" if relation else ""
-        return queryset.filter(**{f"{prefix}tenant": self.get_tenant()})
+        return queryset.filter(**{f"{prefix}{key}": value for key, value in self.get_resource_conditions().items()})
+
+    def get_resource_keys(self) -> models.QuerySet | None:
+        """The primary keys of the unfiltered list, in its order, read from the SCIM rows alone.
+
+        Paging counts and skips these (one index of the companion table) rather than the rows joined to
+        the model's table: the page of 100 at position 90,000 reads no user row but its 100. None when
+        ``get_base_queryset`` is overridden, since the SCIM rows alone may not tell which rows it keeps.
+        """
+        if type(self).get_base_queryset is not SCIMModelViewSet.get_base_queryset:
+            return None
+        serializer_class = self.get_serializer_class()
+        model = serializer_class.Meta.model
+        relation = getattr(serializer_class.Meta, "scim_relation", None)
+        if relation is None:
+            rows, key = model._default_manager.filter(**self.get_resource_conditions()), "pk"
+        else:
+            link = model._meta.get_field(relation)  # the reverse side of the SCIM row's one-to-one field
+            rows = link.related_model._default_manager.filter(**self.get_resource_conditions())
+            key = link.field.attname
+        return rows.order_by(key).values_list(key, flat=True)
 
     def get_queryset(self) -> models.QuerySet:
         serializer = self.get_serializer()
@@ -206,7 +233,10 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
     # -- actions -----------------------------------------------------------
 
     def list(self, request: Any, *args: Any, **kwargs: Any) -> Response:
-        queryset = self.filter_queryset(self.get_queryset())
+        unfiltered = self.get_queryset()
+        queryset = self.filter_queryset(unfiltered)
+        # No backend filtered or sorted: paging may count and skip the SCIM rows alone (pagination.py).
+        self.resource_keys = self.get_resource_keys() if queryset is unfiltered else None
         page = self.paginate_queryset(queryset)
         serializer = self.get_serializer(page, many=True)
         return self.get_paginated_response(serializer.data)
@@ -454,8 +484,8 @@ class UserViewSet(SCIMModelViewSet):
     def get_scim_serializer_class(cls) -> type:
         return cls.serializer_class or scim_settings.USER_SERIALIZER
 
-    def get_base_queryset(self) -> models.QuerySet:
-        return super().get_base_queryset().filter(scim__deleted__isnull=True)
+    def get_resource_conditions(self) -> dict[str, Any]:
+        return {**super().get_resource_conditions(), "deleted__isnull": True}
 
     def perform_destroy(self, instance: models.Model) -> None:
         if not scim_settings.SOFT_DELETE_USERS:

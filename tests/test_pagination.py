@@ -90,3 +90,52 @@ class TestListResponse:
         body = api.get(f"{BASE}/Groups?startIndex=2&count=1").body
         assert [g["displayName"] for g in body["Resources"]] == ["g1"]
         assert body["totalResults"] == 3
+
+
+@pytest.mark.django_db
+class TestHowPagesAreRead:
+    """What a page costs: lists count and skip the SCIM rows alone, and a page holding the end needs no COUNT."""
+
+    FILTER = "filter=userName%20sw%20%22user%22"
+
+    def test_a_filtered_page_holding_the_end_needs_no_count(self, api, seven_users, django_assert_num_queries):
+        with django_assert_num_queries(3):  # token, page, groups
+            body = page(api, f"?{self.FILTER}&count=100")
+        assert (body["totalResults"], body["itemsPerPage"]) == (7, 7)
+        with django_assert_num_queries(3):
+            body = page(api, f"?{self.FILTER}&startIndex=6&count=3")
+        assert (body["totalResults"], body["itemsPerPage"]) == (7, 2)
+
+    def test_a_full_or_empty_filtered_page_counts(self, api, seven_users, django_assert_num_queries):
+        with django_assert_num_queries(4):  # token, page, COUNT, groups
+            body = page(api, f"?{self.FILTER}&count=3")
+        assert (body["totalResults"], body["itemsPerPage"]) == (7, 3)
+        with django_assert_num_queries(3):  # token, page (empty), COUNT
+            body = page(api, f"?{self.FILTER}&startIndex=9")
+        assert (body["totalResults"], body["Resources"]) == (7, [])
+
+    def test_a_deep_page_costs_what_the_first_costs(self, api, seven_users, django_assert_num_queries):
+        with django_assert_num_queries(4):  # token, COUNT of the SCIM rows, page, groups
+            first = page(api, "?count=2")
+        with django_assert_num_queries(4):
+            deep = page(api, "?startIndex=6&count=2")
+        assert [user["id"] for user in first["Resources"] + deep["Resources"]] == seven_users[:2] + seven_users[5:]
+        assert first["totalResults"] == deep["totalResults"] == 7
+
+    @override_settings(DRF_SCIM={"SOFT_DELETE_USERS": True})
+    def test_soft_deleted_users_are_neither_counted_nor_paged(self, api, seven_users):
+        for user_id in seven_users[1:6:2]:
+            assert api.delete(f"{BASE}/Users/{user_id}").status_code == 204
+        kept = [seven_users[0], seven_users[2], seven_users[4], seven_users[6]]
+        body = page(api, "?startIndex=2&count=2")
+        assert body["totalResults"] == 4
+        assert [user["id"] for user in body["Resources"]] == kept[1:3]
+
+    def test_a_narrower_base_queryset_is_paged_as_it_narrows(self, api, seven_users):
+        from django.contrib.auth import get_user_model
+
+        get_user_model().objects.filter(scim__scim_id__in=seven_users[3:]).update(is_staff=True)
+        response = api.get("/scim/staff/Users?startIndex=2&count=2")
+        assert response.status_code == 200, response.body
+        assert response.body["totalResults"] == 4
+        assert [user["id"] for user in response.body["Resources"]] == seven_users[4:6]

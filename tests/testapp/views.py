@@ -41,3 +41,10 @@ class StaffFilterSet(django_filters.FilterSet):
 
 class FilterableUserViewSet(UserViewSet):
     filterset_class = StaffFilterSet
+
+
+class StaffOnlyUserViewSet(UserViewSet):
+    """A project narrowing what a client sees beyond the SCIM rows: only staff users are resources."""
+
+    def get_base_queryset(self):
+        return super().get_base_queryset().filter(is_staff=True)
