@@ -12,7 +12,6 @@ its relations in that order.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
@@ -67,11 +66,14 @@ def compact(value: Any) -> Any:
 
 # Built fields per get_fields_cache_key(): fields are built (deep copies of the declared ones) once per key.
 _FIELD_PROTOTYPES: dict[Hashable, dict[str, serializers.Field]] = {}
+# Where, among the nested fields, the fields that fetch related rows are, per get_fields_cache_key().
+_FETCHING_PATHS: dict[Hashable, list[tuple[str, ...]]] = {}
 
 
 def clear_field_cache(**kwargs: Any) -> None:
     """Forget the built fields (settings changed, or a serializer class was altered at run time)."""
     _FIELD_PROTOTYPES.clear()
+    _FETCHING_PATHS.clear()
 
 
 setting_changed.connect(clear_field_cache)
@@ -83,7 +85,8 @@ def _copy_field(field: serializers.Field, parent: serializers.Field | None) -> s
     Shallow: what a field computed when it was built (source, validators, messages) is shared; what ties
     it to one serializer tree (its parent, a nested serializer's own fields, a list's child) is not.
     """
-    clone = copy.copy(field)
+    clone = object.__new__(type(field))  # copy.copy, minus its generic protocol (this runs per request)
+    clone.__dict__ = field.__dict__.copy()
     clone.__dict__.pop("fields", None)  # a nested serializer builds its own fields for the new tree
     clone.parent = parent
     for name in ("child", "child_relation"):
@@ -512,12 +515,41 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
     def get_select_related(self) -> list[str]:
         relation = getattr(self.Meta, "scim_relation", None)
         paths = [relation] if relation else []
-        for field in self._all_fields():
+        for field in self._fetching_fields():
             paths.extend(getattr(field, "get_select_related", lambda: [])())
         return paths
 
     def get_prefetch_related(self) -> list[Prefetch]:
-        return [prefetch for field in self._all_fields() for prefetch in getattr(field, "get_prefetches", lambda: [])()]
+        return [
+            prefetch for field in self._fetching_fields() for prefetch in getattr(field, "get_prefetches", lambda: [])()
+        ]
+
+    def _fetching_fields(self):
+        """The rendered fields that ask for related rows (``get_select_related``, ``get_prefetches``).
+
+        Where they are among the nested fields is found once per serializer class; each request then
+        reaches just those, instead of walking (and copying) every nested field.
+        """
+        key = self.get_fields_cache_key()
+        paths = _FETCHING_PATHS.get(key) if key is not None else None
+        if paths is None:
+            paths = []
+            stack = [((name,), field) for name, field in self.fields.items()]
+            while stack:
+                path, field = stack.pop(0)
+                if hasattr(field, "get_select_related") or hasattr(field, "get_prefetches"):
+                    paths.append(path)
+                if isinstance(field, serializers.Serializer) and field.source == "*":
+                    stack.extend(((*path, name), child) for name, child in field.fields.items())
+            if key is not None:
+                _FETCHING_PATHS[key] = paths
+        readable = {field.field_name for field in self._readable_fields}
+        for path in paths:
+            if path[0] in readable:
+                field = self.fields[path[0]]
+                for name in path[1:]:
+                    field = field.fields[name]
+                yield field
 
     def _all_fields(self, fields: Iterable[serializers.Field] | None = None):
         """The fields a response renders (or ``fields``), nested ``source="*"`` ones included."""

@@ -314,7 +314,15 @@ class ManagerSerializer(ComplexAttribute):
         renamed_fields = {"ref": "$ref"}
 
     def get_select_related(self) -> list[str]:
-        return ["__".join(self.source_attrs) + "__user"]
+        path = "__".join(self.source_attrs)
+        return [f"{path}__user"] if self.display_name_requested() else [path]
+
+    def display_name_requested(self) -> bool:
+        """``displayName`` is returned on request only (it costs the manager's user row)."""
+        projection = self.context.get("projection")
+        return projection is not None and bool(
+            projection.names([self.parent.get_schema_urn(), self.field_name, "displayName"])
+        )
 
     def get_filter_target(self, attribute_map: Any) -> Target:
         """``manager.value eq "<id>"`` (or ``manager eq "<id>"``) compares the manager's id."""
@@ -361,9 +369,7 @@ class ManagerSerializer(ComplexAttribute):
 
     def to_representation(self, manager: SCIMUser) -> dict[str, Any]:
         data = {"value": str(manager.scim_id)}
-        projection = self.context.get("projection")
-        path = [self.parent.get_schema_urn(), self.field_name, "displayName"]
-        if projection is not None and projection.names(path):
+        if self.display_name_requested():
             data["displayName"] = manager.data.get("displayName") or TenantUniqueStringAttribute.unprefixed(
                 manager.user.get_username(), manager.tenant
             )
