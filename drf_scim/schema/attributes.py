@@ -125,11 +125,17 @@ def mutability_of(field: serializers.Field) -> str:
 
 
 def returned_of(field: serializers.Field) -> str:
-    """When the attribute a field declares is returned (explicit, else never for writeOnly)."""
-    explicit = scim_options(field).get("returned")
-    if explicit:
-        return explicit
-    return NEVER if mutability_of(field) == WRITE_ONLY else DEFAULT
+    """When the attribute a field declares is returned (explicit, else never for writeOnly).
+
+    Asked for every field of every response: the answer is kept on the field (and on the copies of
+    a cached field, see ``SCIMSerializerMixin.fields``).
+    """
+    returned = field.__dict__.get("_scim_returned")
+    if returned is None:
+        explicit = scim_options(field).get("returned")
+        returned = explicit or (NEVER if mutability_of(field) == WRITE_ONLY else DEFAULT)
+        field.__dict__["_scim_returned"] = returned
+    return returned
 
 
 def infer_type(field: serializers.Field) -> str:

@@ -128,6 +128,8 @@ class SCIMSerializerMixin:
             if key is None:
                 return built
             prototypes = {name: _copy_field(field, None) for name, field in built.items()}
+            for field in prototypes.values():
+                returned_of(field)  # computed once, then carried by every copy
             _FIELD_PROTOTYPES[key] = prototypes
         fields = BindingDict(self)
         fields.fields.update((name, _copy_field(field, self)) for name, field in prototypes.items())
