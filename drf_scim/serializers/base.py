@@ -161,10 +161,15 @@ class SCIMSerializerMixin:
         """Attributes rendered even when empty (Entra expects ``"members": []``)."""
         return tuple(getattr(getattr(self, "Meta", None), "render_empty", ()))
 
+    @cached_property
+    def _rendered_fields(self) -> list[serializers.Field]:
+        """The readable fields, found once per serializer: a list renders many resources with them."""
+        return list(self._readable_fields)
+
     def to_representation(self, instance: Any) -> dict[str, Any]:
         ret: dict[str, Any] = {}
         render_empty = self.get_render_empty()
-        for field in self._readable_fields:
+        for field in self._rendered_fields:
             try:
                 attribute = field.get_attribute(instance)
             except SkipField:
@@ -374,12 +379,13 @@ class MetaField(AttributeMixin, serializers.Field):
         kwargs.setdefault("read_only", True)
         kwargs.setdefault("source", "*")
         super().__init__(**kwargs)
+        self.timestamp = serializers.DateTimeField()
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         serializer = self.parent
         resource = serializer.get_resource(instance)
-        created = serializers.DateTimeField().to_representation(resource.created)
-        modified = serializers.DateTimeField().to_representation(resource.last_modified)
+        created = self.timestamp.to_representation(resource.created)
+        modified = self.timestamp.to_representation(resource.last_modified)
         data = {"resourceType": serializer.Meta.resource_type, "created": created, "lastModified": modified}
         request = serializer.context.get("request")
         if request is not None:
