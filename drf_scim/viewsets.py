@@ -177,6 +177,7 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
             self.get_base_queryset()
             .select_related(*serializer.get_select_related())
             .prefetch_related(*serializer.get_prefetch_related())
+            .annotate(**serializer.get_annotations())
             .order_by("pk")
         )
 
@@ -226,6 +227,11 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
     def refresh_relations(self, serializer: Any, instance: models.Model) -> None:
         """Fetch the related rows the response shows, after a write changed them."""
         instance._prefetched_objects_cache = {}
+        annotations = serializer.get_annotations()
+        if annotations:
+            rows = type(instance)._default_manager.filter(pk=instance.pk).annotate(**annotations)
+            for name, value in (rows.values(*annotations).first() or {}).items():
+                setattr(instance, name, value)
         prefetches = serializer.get_prefetch_related()
         if prefetches:
             prefetch_related_objects([instance], *prefetches)

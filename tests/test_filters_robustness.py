@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import quote
 
 import pytest
@@ -62,5 +63,5 @@ def test_identity_provider_lookups_use_indexes_on_postgresql(api):
             with connection.cursor() as cursor:
                 cursor.execute(f"EXPLAIN {sql}")
                 plan = "\n".join(row[0] for row in cursor.fetchall())
-            assert "Seq Scan on auth_user" not in plan, (text, plan)
-            assert "Seq Scan on drf_scim_scimuser" not in plan, (text, plan)
+            # (the memberships subquery may scan auth_user_groups, empty here)
+            assert not re.search(r"Seq Scan on (auth_user|drf_scim_scimuser)\b", plan), (text, plan)

@@ -16,7 +16,7 @@ from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.signals import setting_changed
 from django.db import models
@@ -24,7 +24,7 @@ from django.db.models import Prefetch
 from django.db.models.fields.related_descriptors import ReverseManyToOneDescriptor
 from django.utils.functional import cached_property
 from rest_framework import serializers
-from rest_framework.fields import SkipField, empty, get_error_detail
+from rest_framework.fields import SkipField, empty, get_error_detail, is_simple_callable
 from rest_framework.settings import api_settings
 from rest_framework.utils.serializer_helpers import BindingDict
 
@@ -170,10 +170,17 @@ class SCIMSerializerMixin:
         ret: dict[str, Any] = {}
         render_empty = self.get_render_empty()
         for field in self._rendered_fields:
-            try:
-                attribute = field.get_attribute(instance)
-            except SkipField:
-                continue
+            if type(field).get_attribute is serializers.Field.get_attribute:  # DRF's, which read_source is
+                attribute = read_source(instance, field.source_attrs)
+                if attribute is _MISSING:
+                    if field.default is empty:
+                        continue
+                    attribute = field.get_default()
+            else:
+                try:
+                    attribute = field.get_attribute(instance)
+                except SkipField:
+                    continue
             value = None if attribute is None else field.to_representation(attribute)
             if _is_empty(value) and field.field_name not in render_empty:
                 continue
@@ -290,6 +297,28 @@ def has_attribute(model: type[models.Model] | None, name: str) -> bool:
     except FieldDoesNotExist:
         return hasattr(model, name)
     return True
+
+
+_MISSING = object()
+
+
+def read_source(instance: Any, attrs: list[str]) -> Any:
+    """DRF's ``get_attribute(instance, attrs)``, answering ``_MISSING`` instead of raising for a missing key
+    or attribute: most SCIM attributes of a resource are unassigned, and raising twice for each of them
+    was a good part of rendering one."""
+    for attr in attrs:
+        if isinstance(instance, Mapping):
+            instance = instance.get(attr, _MISSING)
+        else:
+            try:
+                instance = getattr(instance, attr, _MISSING)
+            except ObjectDoesNotExist:
+                return None
+        if instance is _MISSING or instance is None:
+            return instance
+        if callable(instance) and is_simple_callable(instance):
+            instance = instance()
+    return instance
 
 
 def _is_empty(value: Any) -> bool:
@@ -532,8 +561,16 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
             prefetch for field in self._fetching_fields() for prefetch in getattr(field, "get_prefetches", lambda: [])()
         ]
 
+    def get_annotations(self) -> dict[str, Any]:
+        """Expressions that bring related data into the resource's own row (references, see relations.py)."""
+        annotations: dict[str, Any] = {}
+        for field in self._fetching_fields():
+            annotations.update(getattr(field, "get_annotations", dict)())
+        return annotations
+
     def _fetching_fields(self):
-        """The rendered fields that ask for related rows (``get_select_related``, ``get_prefetches``).
+        """The rendered fields that ask for related rows (``get_select_related``, ``get_prefetches``,
+        ``get_annotations``).
 
         Where they are among the nested fields is found once per serializer class; each request then
         reaches just those, instead of walking (and copying) every nested field.
@@ -545,7 +582,7 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
             stack = [((name,), field) for name, field in self.fields.items()]
             while stack:
                 path, field = stack.pop(0)
-                if hasattr(field, "get_select_related") or hasattr(field, "get_prefetches"):
+                if any(hasattr(field, hook) for hook in ("get_select_related", "get_prefetches", "get_annotations")):
                     paths.append(path)
                 if isinstance(field, serializers.Serializer) and field.source == "*":
                     stack.extend(((*path, name), child) for name, child in field.fields.items())

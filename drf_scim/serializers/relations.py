@@ -14,11 +14,13 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import models
-from django.db.models import OuterRef, Prefetch, Q
+from django.db import connections, models
+from django.db.models import F, OuterRef, Prefetch, Q
+from django.db.models.functions import JSONObject
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from ..expressions import JSONArraySubquery
 from ..fields import ReferenceAttribute, StringAttribute, TenantUniqueStringAttribute
 from ..filters.translate import ComplexTarget, ConstantTarget, ExistsTarget, FoldedKeyTarget, IdTarget, Target
 from ..models import SCIMUser
@@ -80,6 +82,10 @@ class GroupReferenceSerializer(ReferenceSerializer):
         mutability="readOnly",
         help_text="How the membership was derived.",
     )
+
+
+class ReferenceRows(list):
+    """References read from the resource's own row (``RelatedResourcesAttribute.get_annotations``)."""
 
 
 class RelatedResourcesAttribute(MultiValuedAttribute):
@@ -190,18 +196,60 @@ class RelatedResourcesAttribute(MultiValuedAttribute):
         raise NotImplementedError
 
     def reference(self, obj: models.Model) -> dict[str, Any]:
-        raise NotImplementedError
+        """The reference to a related row fetched as a model instance."""
+        display = getattr(obj, self.display_column) if self.display_column else None
+        return self.reference_to(obj.scim.scim_id, obj.scim.tenant, display)
+
+    def reference_to(self, scim_id: uuid.UUID, tenant: str, display: str | None) -> dict[str, Any]:
+        """The reference to the resource ``scim_id`` (``display``: its name as stored)."""
+        data: dict[str, Any] = {"value": str(scim_id)}
+        if display is not None:
+            data["display"] = TenantUniqueStringAttribute.unprefixed(display, tenant)
+        data["type"] = self.type_value
+        request = self.context.get("request")
+        if request is not None:
+            data["$ref"] = resource_location(request, self.resource_type, scim_id)
+        return data
 
     # The columns ``reference()`` reads: prefetching only these keeps a page (or a big group) cheap.
     reference_columns: tuple[str, ...] = ("scim__scim_id", "scim__tenant")
 
+    def get_annotation_name(self) -> str:
+        return f"scim_references_{self.field_name}"
+
+    def references_in_row(self) -> bool:
+        """True when the database can return the references inside the resource's own row."""
+        return JSONArraySubquery.supported(connections[self.get_through().objects.db])
+
+    def get_annotations(self) -> dict[str, JSONArraySubquery]:
+        """The references as one JSON array in the resource's row (PostgreSQL, SQLite): no query of their
+        own, whatever the page size. Elsewhere ``get_prefetches`` fetches them in one query per page."""
+        if not self.references_in_row():
+            return {}
+        inner = self.inner_column
+        columns = {"value": f"{inner}__scim__scim_id", "tenant": f"{inner}__scim__tenant"}
+        if self.display_column:
+            columns["display"] = f"{inner}__{self.display_column}"
+        key = F(f"{inner}_id")
+        rows = self.get_through().objects.filter(
+            **{f"{self.outer_column}_id": OuterRef("pk"), f"{inner}__scim__tenant": tenant_of(self)},
+            **self.get_extra_row_filter(),
+        )
+        rows = rows.order_by(key).values(j=JSONObject(**columns), o=key)
+        return {self.get_annotation_name(): JSONArraySubquery(rows)}
+
     def get_prefetches(self) -> list[Prefetch]:
+        if self.references_in_row():
+            return []
         queryset = self.get_queryset().only(*self.reference_columns).order_by("pk")
         return [Prefetch("__".join(self.source_attrs), queryset=queryset)]
 
     def get_attribute(self, instance: Any) -> Any:
         if getattr(instance, "pk", None) is None:
             return []
+        rows = instance.__dict__.get(self.get_annotation_name())
+        if rows is not None:
+            return ReferenceRows(rows)
         return super().get_attribute(instance)
 
     def run_validation(self, data: Any = empty) -> Any:
@@ -210,6 +258,8 @@ class RelatedResourcesAttribute(MultiValuedAttribute):
         return super().run_validation(data)
 
     def to_representation(self, data: Any) -> list[dict[str, Any]]:
+        if isinstance(data, ReferenceRows):
+            return [self.reference_to(uuid.UUID(row["value"]), row["tenant"], row.get("display")) for row in data]
         objects = data.all() if isinstance(data, models.Manager) else data
         if isinstance(objects, models.QuerySet) and objects._result_cache is None:
             # Not prefetched: read the rows the prefetch would have, in one query.
@@ -264,13 +314,6 @@ class MembersAttribute(RelatedResourcesAttribute):
             .select_related("scim")
         )
 
-    def reference(self, user: models.Model) -> dict[str, Any]:
-        data = {"value": str(user.scim.scim_id), "type": "User"}
-        request = self.context.get("request")
-        if request is not None:
-            data["$ref"] = resource_location(request, "User", user.scim.scim_id)
-        return data
-
 
 class GroupsAttribute(RelatedResourcesAttribute):
     """``groups`` of a User (readOnly): the ``django.contrib.auth`` groups it belongs to."""
@@ -289,14 +332,6 @@ class GroupsAttribute(RelatedResourcesAttribute):
 
     def get_queryset(self) -> models.QuerySet:
         return Group.objects.filter(scim__tenant=tenant_of(self)).select_related("scim")
-
-    def reference(self, group: Group) -> dict[str, Any]:
-        display = TenantUniqueStringAttribute.unprefixed(group.name, group.scim.tenant)
-        data = {"value": str(group.scim.scim_id), "display": display, "type": "direct"}
-        request = self.context.get("request")
-        if request is not None:
-            data["$ref"] = resource_location(request, "Group", group.scim.scim_id)
-        return data
 
 
 class ManagerSerializer(ComplexAttribute):
