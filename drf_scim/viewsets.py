@@ -316,7 +316,8 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
             self.perform_save(serializer, savepoint=False)
             members_changed = bool(self.relation_fields(serializer, writable_only=True))
             self.resource_changed(instance, before, members_changed=members_changed)
-        self.refresh_relations(serializer, serializer.instance)
+        if members_changed or not serializer.get_annotations():  # else the locked row brought them
+            self.refresh_relations(serializer, serializer.instance)
         return Response(serializer.data, headers=self.get_resource_headers(serializer, serializer.instance))
 
     def partial_update(self, request: Any, *args: Any, **kwargs: Any) -> Response:
@@ -327,8 +328,16 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         relations = self.relation_fields(reader, writable_only=True)
         context = {**reader.context, "projection": None, "omit": self.relation_fields(reader)}
         reader = serializer_class(context=context)
+        no_content = self.get_patch_status(request) == status.HTTP_204_NO_CONTENT
+        asked = set(self.get_projection().attributes or ())
+        response_context = {
+            **self.get_serializer_context(),
+            "omit": {name for name in relations if name.lower() not in asked},
+        }
+        # The relations the response shows come with the locked row; a write to them reads them again.
+        annotations = {} if no_content else serializer_class(context=response_context).get_annotations()
         with transaction.atomic():
-            queryset = self.get_base_queryset().select_related(*reader.get_select_related())
+            queryset = self.get_base_queryset().select_related(*reader.get_select_related()).annotate(**annotations)
             instance = get_object_or_404(self.lock(queryset), **self.get_lookup_filter())
             self.check_object_permissions(request, instance)
             self.check_preconditions(request, instance)
@@ -344,13 +353,11 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
             self.resource_changed(instance, before, members_changed=bool(result.relations))
 
         headers = self.get_resource_headers(serializer, instance)
-        if self.get_patch_status(request) == status.HTTP_204_NO_CONTENT:
+        if no_content:
             return Response(status=status.HTTP_204_NO_CONTENT, headers=headers)
-        projection = self.get_projection()
-        asked = set(projection.attributes or ())
-        omit = {name for name in relations if name.lower() not in asked}
-        response_serializer = serializer_class(instance, context={**self.get_serializer_context(), "omit": omit})
-        self.refresh_relations(response_serializer, instance)
+        response_serializer = serializer_class(instance, context=response_context)
+        if result.relations or not annotations:
+            self.refresh_relations(response_serializer, instance)
         return Response(response_serializer.data, headers=headers)
 
     @staticmethod

@@ -443,3 +443,18 @@ def test_membership_changes_on_a_large_group_cost_a_fixed_number_of_queries(api,
     with django_assert_num_queries(7):  # token, group, savepoint, 2 updates, delete, release
         assert change(big, remove).status_code == 204
     assert Group.objects.get(name="big").user_set.count() == 2503
+
+
+@pytest.mark.django_db
+def test_deactivating_a_user_reads_its_groups_with_the_locked_row(
+    api, create_user, create_group, django_assert_num_queries
+):
+    user = create_user()
+    create_group("Guides", members=[user["id"]])
+    body = {"schemas": [PATCH_OP_SCHEMA], "Operations": [{"op": "replace", "path": "active", "value": False}]}
+    # token, savepoint, the locked row (with the groups the response shows), the user, its SCIM row, release
+    with django_assert_num_queries(6):
+        response = api.patch(f"{BASE}/Users/{user['id']}", body)
+    assert response.status_code == 200, response.body
+    assert response.body["active"] is False
+    assert [group["display"] for group in response.body["groups"]] == ["Guides"]
