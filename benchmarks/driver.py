@@ -241,3 +241,35 @@ WORKLOADS: dict[str, tuple[str, Workload]] = {
     "group_lookup": ("Group by displayName, no members", group_lookup),
     "big_group": ("GET big group, no members", get_big_group),
 }
+
+
+def query_counts(server: Server, data: Dataset) -> dict[str, dict[str, int | None]]:
+    """The SQL queries of the same request at two sizes: a page of 1 and a deep page of 100, adding a member
+    to a group of 10 and to the big group."""
+
+    def queries(request: Request) -> int | None:
+        """The fewest queries of three sends (a worker looks its token up again now and then)."""
+        counts = []
+        for _ in range(3):
+            status, body, headers = server.send(request)
+            if status not in request.expect:
+                raise RuntimeError(f"{request.method} {request.path} answered {status}: {body[:300]!r}")
+            counts.append(int(headers["X-Queries"]) if "X-Queries" in headers else None)
+        return None if None in counts else min(counts)
+
+    def add(group_id: str) -> Request:  # the same member three times: the first adds it, then it is there
+        operation = {"op": "add", "path": "members", "value": [{"value": data.outsider_ids.popleft()}]}
+        return Request("PATCH", f"/Groups/{group_id}", {"schemas": [PATCH_OP], "Operations": [operation]}, (200, 204))
+
+    deep = max(1, data.users - data.users // 10)
+    small_group = server.find_ids("Groups", "displayName", ["group1"])[0]
+    return {
+        "A page of users": {
+            "1 user at the start": queries(Request("GET", "/Users?startIndex=1&count=1")),
+            "100 users at 90%": queries(Request("GET", f"/Users?startIndex={deep}&count=100")),
+        },
+        "Adding a member": {
+            "to a group of 10": queries(add(small_group)),
+            "to the big group": queries(add(data.big_group_id)),
+        },
+    }

@@ -1,12 +1,28 @@
-"""Turn results.json into the markdown table and the bar chart shown in the README."""
+"""Turn results.json into the markdown table, the bar chart and the README section that shows them."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 LIBRARIES = ("drf_scim", "django-scim2", "floor")
-COLOURS = {"drf_scim": "#2b6cb0", "django-scim2": "#c05621", "floor": "#718096"}
+COLOURS = {"drf_scim": "#2b6cb0", "django-scim2": "#c05621", "floor": "#a0aec0"}
+
+# What issue 9 asks of drf_scim: (workload, measure, at least).
+TARGETS = [
+    ("lookup", "speedup", 2),
+    ("get", "speedup", 2),
+    ("post", "speedup", 2),
+    ("patch_active", "speedup", 2),
+    ("deep_page", "speedup", 50),
+    ("add_member", "speedup", 100),
+    ("lookup", "share_of_floor", 0.6),
+    ("get", "share_of_floor", 0.6),
+]
+
+README_START = ".. benchmark-results:start"
+README_END = ".. benchmark-results:end"
 
 
 def describe(report: dict[str, Any]) -> str:
@@ -20,24 +36,103 @@ def describe(report: dict[str, Any]) -> str:
     )
 
 
-def write_table(report: dict[str, Any], path: Path) -> None:
-    lines = [
-        f"Measured {describe(report)}.",
-        "",
-        "| Workload | drf_scim req/s | django-scim2 req/s | speedup | drf_scim p50 / p99 ms "
-        "| django-scim2 p50 / p99 ms | queries drf_scim / django-scim2 | floor req/s (drf_scim share) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+def rate(value: float) -> str:
+    return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
+
+
+def rows(report: dict[str, Any]) -> list[list[str]]:
+    """The table: one row per workload."""
+    table = [
+        [
+            "Workload",
+            "drf_scim req/s",
+            "django-scim2 req/s",
+            "drf_scim / django-scim2",
+            "p50 / p99 ms, drf_scim",
+            "p50 / p99 ms, django-scim2",
+            "SQL queries, drf_scim / django-scim2",
+            "floor req/s (drf_scim's share)",
+        ]
     ]
     for workload in report["workloads"]:
         ours, peer = workload["results"]["drf_scim"], workload["results"]["django-scim2"]
         floor = workload["results"].get("floor")
-        floor_cell = f"{floor['rps']:,.0f} ({workload['share_of_floor']:.0%})" if floor else ""
-        lines.append(
-            f"| {workload['label']} | {ours['rps']:,.1f} | {peer['rps']:,.1f} | {workload['speedup']:,.1f}x "
-            f"| {ours['p50_ms']:,.1f} / {ours['p99_ms']:,.1f} | {peer['p50_ms']:,.1f} / {peer['p99_ms']:,.1f} "
-            f"| {ours['queries']} / {peer['queries']} | {floor_cell} |"
+        table.append(
+            [
+                workload["label"],
+                rate(ours["rps"]),
+                rate(peer["rps"]),
+                f"{workload['speedup']:,.1f}x",
+                f"{ours['p50_ms']:,.1f} / {ours['p99_ms']:,.1f}",
+                f"{peer['p50_ms']:,.1f} / {peer['p99_ms']:,.1f}",
+                f"{ours['queries']} / {peer['queries']}",
+                f"{rate(floor['rps'])} ({workload['share_of_floor']:.0%})" if floor else "",
+            ]
         )
+    return table
+
+
+def target_lines(report: dict[str, Any]) -> list[str]:
+    """Each target of the issue, the measured value and whether it is met."""
+    by_name = {workload["name"]: workload for workload in report["workloads"]}
+    lines = []
+    for name, measure, least in TARGETS:
+        workload = by_name[name]
+        value = workload[measure]
+        if measure == "speedup":
+            wanted, got = f"at least {least:g}x django-scim2", f"{value:,.1f}x"
+        else:
+            wanted, got = f"at least {least:.0%} of the floor", f"{value:.0%}"
+        lines.append(f"{workload['label']}: {wanted}: {got} ({'met' if value >= least else 'not met'})")
+    independence = report.get("query_independence", {})
+    for label, counts in independence.items():
+        verdict = "met" if len(set(counts.values())) == 1 else "not met"
+        shown = ", ".join(f"{key}: {value}" for key, value in counts.items())
+        lines.append(f"{label}: the same queries whatever the size: {shown} ({verdict})")
+    return lines
+
+
+def write_table(report: dict[str, Any], path: Path) -> None:
+    table = rows(report)
+    lines = [f"Measured {describe(report)}.", ""]
+    lines.append("| " + " | ".join(table[0]) + " |")
+    lines.append("|---|" + "---:|" * (len(table[0]) - 1))
+    lines += ["| " + " | ".join(row) + " |" for row in table[1:]]
+    lines += ["", "Targets:", ""] + [f"- {line}" for line in target_lines(report)]
     path.write_text("\n".join(lines) + "\n")
+
+
+def rst_section(report: dict[str, Any], chart: str) -> str:
+    """The README's results: the chart, the table and the targets, as reStructuredText."""
+    table = rows(report)
+    lines = [
+        README_START,
+        "",
+        f".. image:: {chart}",
+        "   :alt: Requests per second of drf_scim, django-scim2 and the floor, per workload",
+        "",
+        f"Measured by ``make bench`` on {describe(report)}.",
+        "",
+        ".. list-table::",
+        "   :header-rows: 1",
+        "",
+    ]
+    for row in table:
+        lines.append(f"   * - {row[0]}")
+        lines += [f"     - {cell}" for cell in row[1:]]
+    lines += ["", "The targets of the benchmark, as measured in the same run:", ""]
+    lines += [f"- {line}" for line in target_lines(report)]
+    lines += ["", README_END]
+    return "\n".join(lines)
+
+
+def update_readme(report: dict[str, Any], readme: Path, chart: str) -> None:
+    """Replace the section between the README's markers with this run's results."""
+    text = readme.read_text()
+    pattern = re.compile(re.escape(README_START) + r".*?" + re.escape(README_END), re.DOTALL)
+    if not pattern.search(text):
+        raise SystemExit(f"{readme} has no {README_START} ... {README_END} section to update.")
+    readme.write_text(pattern.sub(lambda _: rst_section(report, chart), text, count=1))
 
 
 def write_chart(report: dict[str, Any], path: Path) -> None:
@@ -47,7 +142,7 @@ def write_chart(report: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     workloads = report["workloads"]
-    figure, axes = plt.subplots(figsize=(10, 6.5), dpi=110)
+    figure, axes = plt.subplots(figsize=(10, 6.8), dpi=110)
     height = 0.27
     for offset, library in enumerate(LIBRARIES):
         positions, values = [], []
@@ -56,16 +151,15 @@ def write_chart(report: dict[str, Any], path: Path) -> None:
                 positions.append(index + (offset - 1) * height)
                 values.append(workload["results"][library]["rps"])
         bars = axes.barh(positions, values, height=height, color=COLOURS[library], label=library)
-        axes.bar_label(bars, labels=[f"{value:,.1f}" if value < 10 else f"{value:,.0f}" for value in values],
-                       padding=3, fontsize=8)  # fmt: skip
+        axes.bar_label(bars, labels=[rate(value) for value in values], padding=3, fontsize=8)
     axes.set_xscale("log")
     axes.set_yticks(range(len(workloads)), [workload["label"] for workload in workloads])
     axes.invert_yaxis()
     axes.set_xlabel("requests per second (log scale, higher is better)")
-    axes.set_title("drf_scim vs django-scim2 on PostgreSQL", loc="left", fontsize=12)
-    axes.text(0, 1.01, describe(report), transform=axes.transAxes, fontsize=6.5, color="#4a5568", wrap=True)
-    axes.legend(loc="lower right")
-    axes.margins(x=0.15)
-    figure.tight_layout()
+    axes.set_title("drf_scim and django-scim2 on PostgreSQL, same data", loc="left", fontsize=12, pad=24)
+    axes.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=3, frameon=False, fontsize=9)
+    axes.margins(x=0.12)
+    figure.text(0.01, 0.01, describe(report), fontsize=7, color="#4a5568", wrap=True)
+    figure.tight_layout(rect=(0, 0.05, 1, 1))
     figure.savefig(path)
     plt.close(figure)

@@ -21,10 +21,12 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from driver import WORKLOADS, Dataset, Measurement, Request, Server, measure
+from driver import WORKLOADS, Dataset, Measurement, Request, Server, measure, query_counts
+from report import update_readme, write_chart, write_table
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+RESULTS = HERE / "results"
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
 
@@ -160,6 +162,8 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
                 )
                 if result.errors:
                     raise SystemExit(f"{name} failed {label}: {result.errors}")
+        independence = {name: query_counts(servers[name], data[name]) for name in SITES}
+        log(f"queries by size: {independence}")
     return {
         "date": datetime.date.today().isoformat(),
         "machine": machine(),
@@ -171,6 +175,8 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
             "concurrency": options.concurrency,
             "seconds_per_workload": options.seconds,
         },
+        "query_independence": independence["drf_scim"],
+        "peer_query_independence": independence["django-scim2"],
         "workloads": [
             {
                 "name": workload,
@@ -195,19 +201,20 @@ def main() -> None:
     parser.add_argument("--big-group", type=int, default=50_000)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers of each site")
     parser.add_argument("--concurrency", type=int, default=4, help="concurrent clients of the driver")
-    parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per workload and site")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per workload and site")
     parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each measurement")
-    parser.add_argument("--adds", type=int, default=3000, help="users available to add to the big group")
-    parser.add_argument("--output", type=Path, default=HERE / "results")
+    parser.add_argument("--adds", type=int, default=5000, help="users available to add to the big group")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where results.json, .md and chart.png go")
     options = parser.parse_args()
     report = run(options)
     options.output.mkdir(parents=True, exist_ok=True)
     (options.output / "results.json").write_text(json.dumps(report, indent=2) + "\n")
-    from report import write_chart, write_table
-
     write_table(report, options.output / "results.md")
     write_chart(report, options.output / "chart.png")
     log(f"Wrote {options.output}/results.json, results.md and chart.png")
+    if options.output.resolve() == RESULTS:
+        update_readme(report, ROOT / "README.rst", "benchmarks/results/chart.png")
+        log("Updated the results in README.rst")
 
 
 if __name__ == "__main__":

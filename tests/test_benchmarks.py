@@ -1,0 +1,142 @@
+"""The benchmark's own parts (benchmarks/): the driver against a live server, the report, the query counter.
+
+What they measure is not asserted here (timing never is); that they measure what they say is.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import deque
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.http import HttpResponse
+from django.test import RequestFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import driver  # noqa: E402
+import report  # noqa: E402
+from querycount import QueryCountMiddleware  # noqa: E402
+
+
+def test_the_driver_talks_to_the_loopback_only():
+    with pytest.raises(ValueError, match="loopback"):
+        driver.Server("http://scim.example.com/scim/v2")
+    assert driver.Server("http://127.0.0.1:8000/scim/v2/").prefix == "/scim/v2"
+
+
+@pytest.mark.django_db
+def test_the_query_counter_reports_the_queries_of_a_request():
+    def view(request):
+        list(get_user_model().objects.all())
+        list(get_user_model().objects.all())
+        return HttpResponse("ok")
+
+    response = QueryCountMiddleware(view)(RequestFactory().get("/"))
+    assert response["X-Queries"] == "2"
+
+
+@pytest.fixture
+def live_scim(live_server, make_token):
+    call_command("scim_seed", users=30, groups=2, big_group=12, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    return driver.Server(f"{live_server.url}/scim/v2", make_token())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_driver_finds_the_seeded_data_and_replays_every_workload(live_scim):
+    data = driver.Dataset.discover(live_scim, users=30, groups=2, big=12, samples=5, adds=4)
+    assert len(data.user_ids) == 5
+    assert len(data.outsider_ids) == 4
+    for name, (_label, workload) in driver.WORKLOADS.items():
+        # one client: on SQLite the live server shares one connection between its threads
+        result = driver.measure(live_scim, workload(data, "test"), seconds=0.2, concurrency=1)
+        assert result.requests >= 2, name
+        assert result.errors == [], (name, result.errors)
+    # each outsider was added once, by the add-member workload
+    assert not data.outsider_ids
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_driver_reports_errors_instead_of_hiding_them(live_scim):
+    data = driver.Dataset(users=30, groups=2, user_ids=["not-an-id"], big_group_id="nope", outsider_ids=deque())
+    result = driver.measure(live_scim, driver.get_user(data, "test"), seconds=0.1, concurrency=1)
+    assert result.errors and "-> 404" in result.errors[0]
+
+
+def sample_report() -> dict:
+    def result(rps: float, queries: int) -> dict:
+        return {"requests": 100, "seconds": 10, "rps": rps, "p50_ms": 5.0, "p99_ms": 9.0, "queries": queries}
+
+    workloads = []
+    for name, (label, _) in driver.WORKLOADS.items():
+        results = {"drf_scim": result(300.0, 1), "django-scim2": result(100.0, 3)}
+        if name in ("lookup", "get"):
+            results["floor"] = result(600.0, 1)
+        workloads.append(
+            {
+                "name": name,
+                "label": label,
+                "results": results,
+                "speedup": 3.0,
+                "share_of_floor": 0.5 if "floor" in results else None,
+            }
+        )
+    return {
+        "date": "2026-11-28",
+        "machine": {
+            "cpu": "Test CPU",
+            "cores": 2,
+            "memory_gib": 24,
+            "python": "3.11",
+            "django": "5.2",
+            "postgresql": "15",
+        },
+        "config": {
+            "users": 100_000,
+            "groups": 1_000,
+            "big_group": 50_000,
+            "gunicorn_workers": 2,
+            "concurrency": 4,
+            "seconds_per_workload": 10,
+        },
+        "query_independence": {"A page of users": {"1 user": 3, "100 users": 3}, "Adding a member": {"a": 5, "b": 6}},
+        "workloads": workloads,
+    }
+
+
+def test_the_table_shows_every_workload_and_judges_every_target(tmp_path):
+    path = tmp_path / "results.md"
+    report.write_table(sample_report(), path)
+    text = path.read_text()
+    for label, _ in driver.WORKLOADS.values():
+        assert f"| {label} | 300 | 100 | 3.0x |" in text
+    assert "Lookup by userName eq: at least 2x django-scim2: 3.0x (met)" in text
+    assert "Page of 100 users at 90%: at least 50x django-scim2: 3.0x (not met)" in text
+    assert "at least 60% of the floor: 50% (not met)" in text
+    assert "A page of users: the same queries whatever the size: 1 user: 3, 100 users: 3 (met)" in text
+    assert "Adding a member: the same queries whatever the size: a: 5, b: 6 (not met)" in text
+
+
+def test_the_readme_section_is_replaced_between_its_markers(tmp_path):
+    readme = tmp_path / "README.rst"
+    readme.write_text(f"Intro\n\n{report.README_START}\nold numbers\n{report.README_END}\n\nAfter\n")
+    report.update_readme(sample_report(), readme, "benchmarks/results/chart.png")
+    text = readme.read_text()
+    assert "old numbers" not in text
+    assert text.startswith("Intro\n") and text.endswith("\nAfter\n")
+    assert ".. image:: benchmarks/results/chart.png" in text
+    assert "   * - GET user by id\n     - 300\n     - 100\n     - 3.0x" in text
+    import docutils.core
+
+    docutils.core.publish_string(text, writer="null", settings_overrides={"halt_level": 2})
+
+
+def test_the_chart_is_a_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "chart.png"
+    report.write_chart(sample_report(), path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
