@@ -8,9 +8,11 @@ A request goes: authentication and scopes (``SCIMViewMixin``) -> ``get_queryset`
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.signals import setting_changed
 from django.db import IntegrityError, models, transaction
 from django.db.models import F, prefetch_related_objects
 from django.utils import timezone
@@ -42,6 +44,27 @@ def etag_matches(header: str, etag: str) -> bool:
         if candidate == "*" or candidate.removeprefix("W/") == opaque:
             return True
     return False
+
+
+# Querysets built by SCIMModelViewSet.get_queryset, by get_queryset_cache_key() (a bounded number: the
+# projection in a key comes from the client).
+_QUERYSETS: dict[Hashable, models.QuerySet] = {}
+MAX_CACHED_QUERYSETS = 256
+LIBRARY_MODULES = (__name__, "rest_framework.generics")
+QUERYSET_BUILDERS = (
+    "build_queryset",
+    "get_base_queryset",
+    "get_resource_conditions",
+    "get_serializer",
+    "get_serializer_context",
+)
+
+
+def clear_queryset_cache(**kwargs: Any) -> None:
+    _QUERYSETS.clear()
+
+
+setting_changed.connect(clear_queryset_cache)
 
 
 class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
@@ -172,6 +195,27 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         return rows.order_by(key).values_list(key, flat=True)
 
     def get_queryset(self) -> models.QuerySet:
+        """The resources with what their representation reads (related rows, references), in list order.
+
+        Built once per ``get_queryset_cache_key()`` and cloned for each request: building it (the joins,
+        the references subquery) costs more than running it.
+        """
+        return self.cached_queryset("read", self.build_queryset)
+
+    def cached_queryset(self, purpose: str, build: Callable[[], models.QuerySet]) -> models.QuerySet:
+        """A clone of what ``build()`` returned for an earlier request with the same key and purpose."""
+        key = self.get_queryset_cache_key()
+        key = None if key is None else (*key, purpose)
+        queryset = _QUERYSETS.get(key) if key is not None else None
+        if queryset is None:
+            queryset = build()
+            if key is not None:
+                if len(_QUERYSETS) >= MAX_CACHED_QUERYSETS:
+                    _QUERYSETS.clear()
+                _QUERYSETS[key] = queryset
+        return queryset.all()
+
+    def build_queryset(self) -> models.QuerySet:
         serializer = self.get_serializer()
         return (
             self.get_base_queryset()
@@ -180,6 +224,18 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
             .annotate(**serializer.get_annotations())
             .order_by("pk")
         )
+
+    def get_queryset_cache_key(self) -> Hashable | None:
+        """Hook: requests with equal keys read the same queryset; None builds it every time.
+
+        The key holds what the queryset depends on: the viewset and serializer classes, the tenant and
+        the projection. None when a method that builds it is overridden (it may read anything else).
+        """
+        if any(getattr(type(self), name).__module__ not in LIBRARY_MODULES for name in QUERYSET_BUILDERS):
+            return None
+        params = scim_params(self.request)
+        projection = (repr(params.get("attributes")), repr(params.get("excludedAttributes")))
+        return (type(self), self.get_serializer_class(), self.get_tenant(), *projection)
 
     def get_lookup_filter(self) -> dict[str, Any]:
         prefix = self.get_serializer_class().get_resource_prefix().replace(".", "__")
@@ -227,10 +283,13 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
     def refresh_relations(self, serializer: Any, instance: models.Model) -> None:
         """Fetch the related rows the response shows, after a write changed them."""
         instance._prefetched_objects_cache = {}
-        annotations = serializer.get_annotations()
-        if annotations:
-            rows = type(instance)._default_manager.filter(pk=instance.pk).annotate(**annotations)
-            for name, value in (rows.values(*annotations).first() or {}).items():
+        names = serializer.get_annotation_names()
+        if names:
+            queryset = self.get_queryset()  # built once: it holds the expressions already
+            if not set(names) <= set(queryset.query.annotations):
+                queryset = type(instance)._default_manager.annotate(**serializer.get_annotations())
+            row = queryset.prefetch_related(None).filter(pk=instance.pk).values(*names).first()
+            for name, value in (row or {}).items():
                 setattr(instance, name, value)
         prefetches = serializer.get_prefetch_related()
         if prefetches:
@@ -316,7 +375,7 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
             self.perform_save(serializer, savepoint=False)
             members_changed = bool(self.relation_fields(serializer, writable_only=True))
             self.resource_changed(instance, before, members_changed=members_changed)
-        if members_changed or not serializer.get_annotations():  # else the locked row brought them
+        if members_changed or not self.get_queryset().query.annotations:  # else the locked row brought them
             self.refresh_relations(serializer, serializer.instance)
         return Response(serializer.data, headers=self.get_resource_headers(serializer, serializer.instance))
 
@@ -335,9 +394,17 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
             "omit": {name for name in relations if name.lower() not in asked},
         }
         # The relations the response shows come with the locked row; a write to them reads them again.
-        annotations = {} if no_content else serializer_class(context=response_context).get_annotations()
+        response_reader = None if no_content else serializer_class(context=response_context)
+        queryset = self.cached_queryset(
+            f"patch:{no_content}",
+            lambda: (
+                self.get_base_queryset()
+                .select_related(*reader.get_select_related())
+                .annotate(**(response_reader.get_annotations() if response_reader else {}))
+            ),
+        )
+        in_row = bool(queryset.query.annotations)
         with transaction.atomic():
-            queryset = self.get_base_queryset().select_related(*reader.get_select_related()).annotate(**annotations)
             instance = get_object_or_404(self.lock(queryset), **self.get_lookup_filter())
             self.check_object_permissions(request, instance)
             self.check_preconditions(request, instance)
@@ -356,7 +423,7 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         if no_content:
             return Response(status=status.HTTP_204_NO_CONTENT, headers=headers)
         response_serializer = serializer_class(instance, context=response_context)
-        if result.relations or not annotations:
+        if result.relations or not in_row:
             self.refresh_relations(response_serializer, instance)
         return Response(response_serializer.data, headers=headers)
 

@@ -561,6 +561,14 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
             prefetch for field in self._fetching_fields() for prefetch in getattr(field, "get_prefetches", lambda: [])()
         ]
 
+    def get_annotation_names(self) -> list[str]:
+        """The names ``get_annotations`` gives its expressions, without building them."""
+        return [
+            field.get_annotation_name()
+            for field in self._fetching_fields()
+            if hasattr(field, "get_annotation_name") and field.references_in_row()
+        ]
+
     def get_annotations(self) -> dict[str, Any]:
         """Expressions that bring related data into the resource's own row (references, see relations.py)."""
         annotations: dict[str, Any] = {}
