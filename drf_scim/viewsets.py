@@ -216,6 +216,7 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         return queryset.all()
 
     def build_queryset(self) -> models.QuerySet:
+        """The base queryset with the related rows, prefetches and references the serializer renders."""
         serializer = self.get_serializer()
         return (
             self.get_base_queryset()

@@ -11,8 +11,6 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from drf_scim.models import SCIMGroup, SCIMUser, SCIMValue
-
 FIRST_NAMES = ["Ada", "Grace", "Alan", "Barbara", "Edsger", "Frances", "Donald", "Margaret", "Ken", "Radia"]
 LAST_NAMES = ["Lovelace", "Hopper", "Turing", "Liskov", "Dijkstra", "Allen", "Knuth", "Hamilton", "Thompson", "Perlman"]
 BATCH = 5000
@@ -42,48 +40,54 @@ class Command(BaseCommand):
         self.stdout.write(f"Seeded {users} users and {len(group_ids)} groups.")
 
     def create_users(self, User: Any, count: int) -> list[int]:
-        password = make_password(None)  # unusable
+        password = make_password(None)  # unusable, hashed once
         ids: list[int] = []
         for start in range(1, count + 1, BATCH):
             numbers = range(start, min(start + BATCH, count + 1))
-            rows = [
-                User(
-                    username=f"user{n}@example.com",
-                    first_name=FIRST_NAMES[n % len(FIRST_NAMES)],
-                    last_name=LAST_NAMES[(n // len(FIRST_NAMES)) % len(LAST_NAMES)],
-                    email=f"user{n}@example.com",
-                    password=password,
-                )
-                for n in numbers
-            ]
-            created = User._default_manager.bulk_create(rows)
-            resources = SCIMUser.objects.bulk_create(
-                SCIMUser(
-                    user=user,
-                    user_name_key=user.username.casefold(),
-                    external_id=f"ext-{n}",
-                    data={
-                        "displayName": f"{user.first_name} {user.last_name} {n}",
-                        "active": True,
-                        "emails": [{"value": user.email, "type": "work", "primary": True}],
-                    },
-                )
-                for n, user in zip(numbers, created, strict=True)
-            )
-            resource_type = ContentType.objects.get_for_model(SCIMUser)
-            SCIMValue.objects.bulk_create(
-                SCIMValue(
-                    resource_type=resource_type,
-                    resource_id=resource.pk,
-                    attribute="emails",
-                    value_key=item["value"].casefold(),
-                    item=item,
-                )
-                for resource in resources
-                for item in resource.data["emails"]
-            )
+            created = User._default_manager.bulk_create(self.new_user(User, n, password) for n in numbers)
+            self.users_created(list(zip(numbers, created, strict=True)))
             ids.extend(user.pk for user in created)
         return ids
+
+    def new_user(self, User: Any, n: int, password: str) -> Any:
+        """User number ``n``, not saved yet."""
+        return User(
+            username=f"user{n}@example.com",
+            first_name=FIRST_NAMES[n % len(FIRST_NAMES)],
+            last_name=LAST_NAMES[(n // len(FIRST_NAMES)) % len(LAST_NAMES)],
+            email=f"user{n}@example.com",
+            password=password,
+        )
+
+    def users_created(self, users: list[tuple[int, Any]]) -> None:
+        """Make a batch of new users (with their numbers) SCIM resources: their SCIM rows and indexed emails."""
+        from drf_scim.models import SCIMUser, SCIMValue  # here: subclasses seed other stores (benchmarks/)
+
+        resources = SCIMUser.objects.bulk_create(
+            SCIMUser(
+                user=user,
+                user_name_key=user.username.casefold(),
+                external_id=f"ext-{n}",
+                data={
+                    "displayName": f"{user.first_name} {user.last_name} {n}",
+                    "active": True,
+                    "emails": [{"value": user.email, "type": "work", "primary": True}],
+                },
+            )
+            for n, user in users
+        )
+        resource_type = ContentType.objects.get_for_model(SCIMUser)
+        SCIMValue.objects.bulk_create(
+            SCIMValue(
+                resource_type=resource_type,
+                resource_id=resource.pk,
+                attribute="emails",
+                value_key=item["value"].casefold(),
+                item=item,
+            )
+            for resource in resources
+            for item in resource.data["emails"]
+        )
 
     def create_groups(self, count: int, user_ids: list[int]) -> list[int]:
         ids = []
@@ -93,12 +97,16 @@ class Command(BaseCommand):
         return ids
 
     def create_group(self, name: str, member_ids: list[int]) -> int:
+        from drf_scim.models import SCIMGroup
+
         group = Group.objects.create(name=name)
         SCIMGroup.objects.create(group=group, display_name_key=name.casefold())
-        Membership = get_user_model().groups.through
+        self.add_members(get_user_model().groups.through, group.pk, member_ids)
+        return group.pk
+
+    def add_members(self, Membership: Any, group_id: int, member_ids: list[int]) -> None:
         for start in range(0, len(member_ids), BATCH):
             Membership.objects.bulk_create(
-                Membership(user_id=user_id, group_id=group.pk)
+                Membership(user_id=user_id, group_id=group_id)
                 for user_id in dict.fromkeys(member_ids[start : start + BATCH])
             )
-        return group.pk
