@@ -20,8 +20,9 @@ class TokenCache:
     """Tokens this process verified recently, by checksum, so a request need not look its token up again.
 
     An entry lives ``TOKEN_CACHE_SECONDS``; the token's own expiry is checked on every use, and a token
-    deleted or changed in this process is forgotten at once (other processes forget it when the entry
-    ends). Tokens bound to a resource (RFC 8707 audience) are never cached: their check depends on the URL.
+    row deleted or saved in this process is forgotten at once. Other processes, and changes that send no
+    signal (``QuerySet.update()``), reach the cache when the entry ends. Tokens bound to a resource
+    (RFC 8707 audience) are never cached: their check depends on the URL.
     """
 
     max_entries = 1024
@@ -49,19 +50,22 @@ class TokenCache:
                 self._entries.clear()
             self._entries[self.key(token)] = (time.monotonic() + seconds, access_token)
 
-    def forget(self, checksum: str | None = None) -> None:
+    def forget(self, pk: Any = None) -> None:
+        """Forget the entries of the token row ``pk`` (whatever value it had), or every entry."""
         with self._lock:
-            if checksum is None:
+            if pk is None:
                 self._entries.clear()
             else:
-                self._entries.pop(checksum, None)
+                for key in [key for key, (_, cached) in self._entries.items() if cached.pk == pk]:
+                    del self._entries[key]
 
 
 token_cache = TokenCache()
 
 
 def _forget_token(sender: Any, instance: Any, **kwargs: Any) -> None:
-    token_cache.forget(getattr(instance, "token_checksum", None) or None)
+    if instance.pk is not None:
+        token_cache.forget(instance.pk)
 
 
 setting_changed.connect(lambda **kwargs: token_cache.forget(), weak=False, dispatch_uid="drf_scim_forget_tokens")

@@ -52,6 +52,7 @@ _QUERYSETS: dict[Hashable, models.QuerySet] = {}
 MAX_CACHED_QUERYSETS = 256
 LIBRARY_MODULES = (__name__, "rest_framework.generics")
 QUERYSET_BUILDERS = (
+    "get_queryset",
     "build_queryset",
     "get_base_queryset",
     "get_resource_conditions",
@@ -178,13 +179,14 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         """The primary keys of the unfiltered list, in its order, read from the SCIM rows alone.
 
         Paging counts and skips these (one index of the companion table) rather than the rows joined to
-        the model's table: the page of 100 at position 90,000 reads no user row but its 100. None when
-        ``get_base_queryset`` is overridden, since the SCIM rows alone may not tell which rows it keeps.
+        the model's table: the page of 100 at position 90,000 reads no user row but its 100. None when a
+        method that builds the queryset is overridden or the model's default manager filters rows, since
+        the SCIM rows alone may not tell which rows those keep.
         """
-        if type(self).get_base_queryset is not SCIMModelViewSet.get_base_queryset:
-            return None
         serializer_class = self.get_serializer_class()
         model = serializer_class.Meta.model
+        if not self.builds_own_queryset() or model._default_manager.all().query.has_filters():
+            return None
         relation = getattr(serializer_class.Meta, "scim_relation", None)
         if relation is None:
             rows, key = model._default_manager.filter(**self.get_resource_conditions()), "pk"
@@ -226,13 +228,17 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
             .order_by("pk")
         )
 
+    def builds_own_queryset(self) -> bool:
+        """True unless a subclass overrides a method that decides which rows the lists show."""
+        return all(getattr(type(self), name).__module__ in LIBRARY_MODULES for name in QUERYSET_BUILDERS)
+
     def get_queryset_cache_key(self) -> Hashable | None:
         """Hook: requests with equal keys read the same queryset; None builds it every time.
 
         The key holds what the queryset depends on: the viewset and serializer classes, the tenant and
         the projection. None when a method that builds it is overridden (it may read anything else).
         """
-        if any(getattr(type(self), name).__module__ not in LIBRARY_MODULES for name in QUERYSET_BUILDERS):
+        if not self.builds_own_queryset():
             return None
         params = scim_params(self.request)
         projection = (repr(params.get("attributes")), repr(params.get("excludedAttributes")))
@@ -394,8 +400,10 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
             **self.get_serializer_context(),
             "omit": {name for name in relations if name.lower() not in asked},
         }
-        # The relations the response shows come with the locked row; a write to them reads them again.
-        response_reader = None if no_content else serializer_class(context=response_context)
+        # The read-only relations the response shows (a user's groups) come with the locked row. Writable
+        # ones (members) are read after the write: a PATCH that waited for the lock would see them as they
+        # were when its statement began, older than the version it then writes.
+        response_reader = None if no_content else serializer_class(context={**response_context, "omit": relations})
         queryset = self.cached_queryset(
             f"patch:{no_content}",
             lambda: (
@@ -424,7 +432,7 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         if no_content:
             return Response(status=status.HTTP_204_NO_CONTENT, headers=headers)
         response_serializer = serializer_class(instance, context=response_context)
-        if result.relations or not in_row:
+        if result.relations or not in_row or relations - response_context["omit"]:
             self.refresh_relations(response_serializer, instance)
         return Response(response_serializer.data, headers=headers)
 

@@ -131,11 +131,18 @@ class TestHowPagesAreRead:
         assert body["totalResults"] == 4
         assert [user["id"] for user in body["Resources"]] == kept[1:3]
 
-    def test_a_narrower_base_queryset_is_paged_as_it_narrows(self, api, seven_users):
+    @pytest.mark.parametrize(
+        ("prefix", "column"),
+        [("/scim/staff", "is_staff"), ("/scim/active", "is_active")],
+        ids=["get_base_queryset", "get_queryset"],
+    )
+    def test_a_narrower_queryset_is_paged_as_it_narrows(self, api, seven_users, prefix, column):
         from django.contrib.auth import get_user_model
 
-        get_user_model().objects.filter(scim__scim_id__in=seven_users[3:]).update(is_staff=True)
-        response = api.get("/scim/staff/Users?startIndex=2&count=2")
+        users = get_user_model().objects
+        users.update(**{column: False})
+        users.filter(scim__scim_id__in=seven_users[3:]).update(**{column: True})
+        response = api.get(f"{prefix}/Users?startIndex=2&count=2")
         assert response.status_code == 200, response.body
         assert response.body["totalResults"] == 4
         assert [user["id"] for user in response.body["Resources"]] == seven_users[4:6]

@@ -84,3 +84,13 @@ def test_scopes_are_still_checked_on_a_cached_token(make_token):
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {make_token('scim:read')}")
     assert client.get(f"{BASE}/Users").status_code == 200
     assert client.post(f"{BASE}/Users", {"userName": "x"}).status_code == 403  # cached, and still read-only
+
+
+def test_a_token_given_a_new_value_in_this_process_loses_the_old_one_at_once(api):
+    assert api.get(f"{BASE}/Users").status_code == 200
+    token = AccessToken.objects.get()
+    token.token = "a-brand-new-value"  # what DOT does to a refreshed token without rotation
+    token.save()
+    assert api.get(f"{BASE}/Users").status_code == 401
+    api.credentials(HTTP_AUTHORIZATION="Bearer a-brand-new-value")
+    assert api.get(f"{BASE}/Users").status_code == 200

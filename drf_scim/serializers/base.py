@@ -112,8 +112,11 @@ class SCIMSerializerMixin:
         Building a SCIM resource's fields (deep copies of a few dozen nested fields) costs more than
         the rest of a request; this makes it a one-time cost per process. The key covers what
         ``get_fields`` reads. Return ``None`` from a subclass whose ``get_fields`` depends on the
-        request or the instance, to build its fields every time as DRF does.
+        request or the instance, to build its fields every time as DRF does (the default for a class
+        that overrides ``get_fields`` outside drf_scim).
         """
+        if not type(self).get_fields.__module__.startswith("drf_scim."):
+            return None
         model = getattr(getattr(self.root, "Meta", None), "model", None)
         return (type(self), self.get_document_path(), model)
 
@@ -172,10 +175,13 @@ class SCIMSerializerMixin:
         for field in self._rendered_fields:
             if type(field).get_attribute is serializers.Field.get_attribute:  # DRF's, which read_source is
                 attribute = read_source(instance, field.source_attrs)
-                if attribute is _MISSING:
-                    if field.default is empty:
+                if attribute is _MISSING:  # as DRF: the default, else null when allowed, else left out
+                    if field.default is not empty:
+                        attribute = field.get_default()
+                    elif field.allow_null:
+                        attribute = None
+                    else:
                         continue
-                    attribute = field.get_default()
             else:
                 try:
                     attribute = field.get_attribute(instance)

@@ -48,3 +48,10 @@ class StaffOnlyUserViewSet(UserViewSet):
 
     def get_base_queryset(self):
         return super().get_base_queryset().filter(is_staff=True)
+
+
+class ActiveOnlyUserViewSet(UserViewSet):
+    """The same narrowing in get_queryset, DRF's usual place for it."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(is_active=True)
