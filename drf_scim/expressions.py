@@ -34,5 +34,14 @@ class JSONArraySubquery(Subquery):
     def as_sql(self, compiler: Any, connection: Any, template: str | None = None, **extra_context: Any):
         if not self.supported(connection):
             raise NotSupportedError(f"JSONArraySubquery is not supported on {connection.vendor}.")
-        sql, params = super().as_sql(compiler, connection, template, **extra_context)
-        return f"(SELECT {AGGREGATES[connection.vendor]} FROM {sql} rows)", params
+        # A resolved expression is never changed (relabelling makes a new one), and viewsets reuse theirs
+        # in every request (SCIMModelViewSet.get_queryset): its SQL is compiled once per database.
+        compiled = self.__dict__.setdefault("_compiled", {})
+        if template is not None or extra_context or connection.alias not in compiled:
+            sql, params = super().as_sql(compiler, connection, template, **extra_context)
+            sql = f"(SELECT {AGGREGATES[connection.vendor]} FROM {sql} rows)"
+            if template is not None or extra_context:
+                return sql, params
+            compiled[connection.alias] = (sql, tuple(params))
+        sql, params = compiled[connection.alias]
+        return sql, list(params)

@@ -1,4 +1,4 @@
-"""What serializers build once per process (their fields) and what they must not."""
+"""What drf_scim builds once per process (serializer fields, querysets, compiled references) and what it must not."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from drf_scim.serializers import GroupSerializer, UserSerializer
+from tests.helpers import BASE
 
 pytestmark = pytest.mark.django_db
 
@@ -40,3 +41,29 @@ def test_render_empty_renders_an_unassigned_attribute_as_null(create_user):
     assert data["title"] is None
     assert data["groups"] == []
     assert "nickName" not in data
+
+
+def test_one_queryset_serves_every_shape_of_list_with_the_right_groups(api, create_user, create_group):
+    """The references subquery is compiled once, then used inside counts, filters, sorts and key pages."""
+    users = [
+        create_user(f"user{n}@example.com", emails=[{"value": f"u{n}@work.example", "type": "work"}]) for n in range(4)
+    ]
+    create_group("Even", members=[users[0]["id"], users[2]["id"]])
+    create_group("All", members=[user["id"] for user in users])
+    expected = {user["id"]: ({"Even", "All"} if n % 2 == 0 else {"All"}) for n, user in enumerate(users)}
+
+    def groups_of(body):
+        return {user["id"]: {group["display"] for group in user["groups"]} for user in body["Resources"]}
+
+    for query in (
+        "",
+        "?startIndex=2&count=2",
+        "?filter=emails.value%20co%20%22work%22&count=3",
+        "?filter=groups.display%20eq%20%22Even%22",
+        "?sortBy=userName&sortOrder=descending&count=3",
+        "?attributes=groups,userName&startIndex=3",
+    ):
+        for _ in range(2):  # built, then from the cache
+            body = api.get(f"{BASE}/Users{query}").body
+            found = groups_of(body)
+            assert found and all(found[user_id] == expected[user_id] for user_id in found), (query, found)
