@@ -602,7 +602,7 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
                     stack.extend(((*path, name), child) for name, child in field.fields.items())
             if key is not None:
                 _FETCHING_PATHS[key] = paths
-        readable = {field.field_name for field in self._readable_fields}
+        readable = {field.field_name for field in self._rendered_fields}
         for path in paths:
             if path[0] in readable:
                 field = self.fields[path[0]]
