@@ -47,6 +47,7 @@ test-sqlite: install
 test-postgres: install
 	.ci/postgres
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest
+	DATABASE_URL=$(POSTGRES_URL) DATABASE_SERVER_SIDE_BINDING=1 $(BIN)/pytest -q
 
 # The OpenAPI document of the sample site, checked in (a test fails when it is out of date).
 openapi: install

@@ -12,9 +12,12 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.signals import setting_changed
 from django.db import IntegrityError, models, transaction
 from django.db.models import F, prefetch_related_objects
+from django.http import Http404
 from django.utils import timezone
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -28,6 +31,7 @@ from .filters.translate import FilterTranslator
 from .models import SCIMUser
 from .params import scim_params, search_params
 from .patch import RelationChange, apply_operations, parse_operations
+from .prepared import PreparedLookup
 from .projection import Projection
 from .reverse import resource_location
 from .serializers.relations import RelatedResourcesAttribute
@@ -49,6 +53,8 @@ def etag_matches(header: str, etag: str) -> bool:
 # Querysets built by SCIMModelViewSet.get_queryset, by get_queryset_cache_key() (a bounded number: the
 # projection in a key comes from the client).
 _QUERYSETS: dict[Hashable, models.QuerySet] = {}
+# Reads of one resource from those querysets, compiled once (SCIMModelViewSet.fetch_object).
+_PREPARED: dict[Hashable, PreparedLookup] = {}
 MAX_CACHED_QUERYSETS = 256
 LIBRARY_MODULES = (__name__, "rest_framework.generics")
 QUERYSET_BUILDERS = (
@@ -63,6 +69,7 @@ QUERYSET_BUILDERS = (
 
 def clear_queryset_cache(**kwargs: Any) -> None:
     _QUERYSETS.clear()
+    _PREPARED.clear()
 
 
 setting_changed.connect(clear_queryset_cache)
@@ -213,7 +220,7 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
             queryset = build()
             if key is not None:
                 if len(_QUERYSETS) >= MAX_CACHED_QUERYSETS:
-                    _QUERYSETS.clear()
+                    clear_queryset_cache()
                 _QUERYSETS[key] = queryset
         return queryset.all()
 
@@ -250,12 +257,34 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
 
     def get_object(self, *, for_update: bool = False) -> models.Model:
         """The resource named in the URL; ``for_update`` locks its row until the transaction ends."""
-        queryset = self.get_queryset()
-        if for_update:
-            queryset = self.lock(queryset)
-        instance = get_object_or_404(queryset, **self.get_lookup_filter())
+        instance = self.fetch_object(self.get_queryset(), "read", for_update=for_update)
         self.check_object_permissions(self.request, instance)
         return instance
+
+    def fetch_object(self, queryset: models.QuerySet, purpose: str, *, for_update: bool = False) -> models.Model:
+        """The resource named in the URL, read from ``queryset`` (``cached_queryset(purpose, ...)``), or 404.
+
+        The read's SQL is compiled once per queryset key (``PreparedLookup``): only the id changes.
+        """
+        if for_update:
+            queryset = self.lock(queryset)
+        lookup = self.get_lookup_filter()
+        key = self.get_queryset_cache_key()
+        if key is None or len(lookup) != 1:
+            return get_object_or_404(queryset, **lookup)
+        [(path, value)] = lookup.items()
+        key = (*key, purpose, for_update, path)
+        prepared = _PREPARED.get(key)
+        if prepared is None:
+            if not PreparedLookup.supports(queryset, path):
+                return get_object_or_404(queryset, **lookup)
+            if len(_PREPARED) >= MAX_CACHED_QUERYSETS:
+                _PREPARED.clear()
+            prepared = _PREPARED[key] = PreparedLookup(queryset, path)
+        try:
+            return prepared.get(value)
+        except (ObjectDoesNotExist, DjangoValidationError, TypeError, ValueError):
+            raise Http404 from None
 
     def lock(self, queryset: models.QuerySet) -> models.QuerySet:
         """Lock the SCIM row (it holds the version) of what ``queryset`` returns, until the transaction ends."""
@@ -414,7 +443,7 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         )
         in_row = bool(queryset.query.annotations)
         with transaction.atomic():
-            instance = get_object_or_404(self.lock(queryset), **self.get_lookup_filter())
+            instance = self.fetch_object(queryset, f"patch:{no_content}", for_update=True)
             self.check_object_permissions(request, instance)
             self.check_preconditions(request, instance)
             document = json.loads(json.dumps(serializer_class(instance, context=context).data))

@@ -58,6 +58,9 @@ DATABASES = {
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and os.environ.get("DATABASE_SERVER_SIDE_BINDING"):
+    # Parameters bound by PostgreSQL, which prepares the statements a connection repeats (README: Deploying).
+    DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
 
 USE_TZ = True
 TIME_ZONE = "UTC"

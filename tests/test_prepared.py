@@ -1,0 +1,98 @@
+"""Reads of one resource by id compile their SQL once (drf_scim.prepared), and answer as before."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connections
+from django.db.models.sql.compiler import SQLCompiler
+
+from drf_scim.prepared import PreparedLookup
+from tests.helpers import BASE
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def compiled(monkeypatch) -> Counter:
+    """How many times SQL was compiled for each model."""
+    counts: Counter = Counter()
+    as_sql = SQLCompiler.as_sql
+
+    def counting(self, *args, **kwargs):
+        counts[self.query.model.__name__ if self.query.model else None] += 1
+        return as_sql(self, *args, **kwargs)
+
+    monkeypatch.setattr(SQLCompiler, "as_sql", counting)
+    return counts
+
+
+def test_reading_users_by_id_compiles_the_sql_once(api, create_user, compiled):
+    users = [create_user(f"user{n}@example.com", displayName=f"User {n}") for n in range(3)]
+    api.get(f"{BASE}/Users/{users[0]['id']}")
+    compiled.clear()
+    for user in users[1:]:
+        response = api.get(f"{BASE}/Users/{user['id']}")
+        assert response.status_code == 200
+        assert response.body["id"] == user["id"]
+        assert response.body["displayName"] == user["displayName"]
+    assert compiled["User"] == 0, compiled
+
+
+def test_a_prepared_read_sees_every_write(api, create_user, create_group):
+    user = create_user()
+    api.get(f"{BASE}/Users/{user['id']}")
+    patch = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "displayName", "value": "Babs"}],
+    }
+    assert api.patch(f"{BASE}/Users/{user['id']}", patch).status_code == 200
+    create_group("Readers", members=[user["id"]])
+    body = api.get(f"{BASE}/Users/{user['id']}").body
+    assert body["displayName"] == "Babs"
+    assert [group["display"] for group in body["groups"]] == ["Readers"]
+    assert body["meta"]["version"] == 'W/"2"'
+
+
+@pytest.mark.parametrize("scim_id", ["not-a-uuid", "00000000-0000-0000-0000-000000000000", "1" * 40])
+def test_ids_that_name_nothing_answer_404_before_and_after_the_sql_is_compiled(api, create_user, scim_id):
+    user = create_user()
+    for _ in range(2):
+        response = api.get(f"{BASE}/Users/{scim_id}")
+        assert response.status_code == 404
+        assert response.body["status"] == "404"
+        assert api.get(f"{BASE}/Users/{user['id']}").status_code == 200
+
+
+def test_deleted_users_are_gone_from_prepared_reads(api, create_user):
+    user = create_user()
+    assert api.get(f"{BASE}/Users/{user['id']}").status_code == 200
+    assert api.delete(f"{BASE}/Users/{user['id']}").status_code == 204
+    assert api.get(f"{BASE}/Users/{user['id']}").status_code == 404
+    patch = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "active", "value": False}],
+    }
+    assert api.patch(f"{BASE}/Users/{user['id']}", patch).status_code == 404
+
+
+def test_a_viewset_narrowing_its_queryset_is_read_through_it(api, create_user):
+    """StaffOnlyUserViewSet overrides get_base_queryset: a non-staff user is no resource there."""
+    user = create_user()
+    assert api.get(f"/scim/staff/Users/{user['id']}").status_code == 404
+    get_user_model().objects.filter(username=user["userName"]).update(is_staff=True)
+    assert api.get(f"/scim/staff/Users/{user['id']}").status_code == 200
+
+
+def test_queries_derived_from_a_prepared_one_compile_their_own_sql(create_user):
+    user = create_user()
+    users = get_user_model().objects.select_related("scim")
+    prepared = PreparedLookup(users, "scim__scim_id")
+    assert prepared.get(user["id"]).username == user["userName"]
+    bound = prepared.template.all()
+    bound.query.prepared = prepared.compiled[bound.db].bind(prepared.db_value(user["id"], connections[bound.db]))
+    assert bound.query.clone().prepared is None
+    assert users.filter(username=user["userName"]).count() == 1
+    assert bound.count() == 0  # its own COUNT, with the marker it was built with
