@@ -85,12 +85,20 @@ class SCIMPagination(BasePagination):
         keys = getattr(view, "resource_keys", None)
         if keys is not None:
             return self.page_by_keys(queryset, keys, offset)
-        rows = list(queryset[offset : offset + self.count]) if self.count else []
+        rows = self.read_page(queryset, offset, view)
         if self.count and len(rows) < self.count and (rows or offset == 0):
             self.total = offset + len(rows)  # the page holds the end of the list: no COUNT needed
         else:
             self.total = queryset.count()
         return rows
+
+    def read_page(self, queryset: models.QuerySet, offset: int, view: Any = None) -> list[Any]:
+        """The rows of the page; with SQL compiled once when the view offers it (``get_prepared_page``)."""
+        if not self.count:
+            return []
+        prepared = getattr(view, "prepared_page", None)
+        rows = prepared(offset, self.count) if prepared is not None else None
+        return list(queryset[offset : offset + self.count]) if rows is None else rows
 
     def page_by_keys(self, queryset: models.QuerySet, keys: models.QuerySet, offset: int) -> list[Any]:
         """The page of an unfiltered list: count and skip ``keys`` (the SCIM rows), then read the page's rows."""

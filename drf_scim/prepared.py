@@ -1,27 +1,33 @@
-"""The read of one resource by id, with its SQL compiled once.
+"""Querysets whose SQL is compiled once: the reads a viewset repeats with other values.
 
-Django compiles a queryset to SQL every time it runs it. A viewset reads a resource by id with the same
-queryset every time but for the id, and compiling it (a few dozen columns, the joins, the references
-subquery) costs more than PostgreSQL takes to run the prepared statement. ``PreparedLookup`` compiles
-the queryset once per database, with a marker in place of the id, and then only binds each request's id
-in the marker's place.
+Django compiles a queryset to SQL every time it runs it. A viewset reads a resource by id, or looks
+resources up with a filter such as ``userName eq "..."``, with the same queryset every time but for a
+value or two, and compiling it (a few dozen columns, the joins, the references subquery) costs more
+than PostgreSQL takes to run the prepared statement. ``PreparedQuerySet`` compiles such a queryset once
+per database, with markers in place of the values, and then binds each request's values in the
+markers' places. A marker that does not reach the SQL parameters unchanged (a LIKE pattern, a JSON
+document) makes the queryset compile as usual.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
-from django.core.exceptions import MultipleObjectsReturned
+from django.core.exceptions import EmptyResultSet, MultipleObjectsReturned
 from django.db import connections, models
+from django.db.models import Q
 from django.db.models.sql import Query
+
+_UNCOMPILED = object()
 
 
 class PreparedQuery(Query):
     """A query that answers SQL compiled earlier, with new parameters, instead of compiling itself.
 
-    Only the clone ``PreparedLookup.get`` makes carries the SQL: any query derived from it (a count, a
-    filter) is a plain query again and compiles as usual.
+    Only the clone ``PreparedQuerySet.rows`` makes carries the SQL: any query derived from it (a count,
+    a filter) is a plain query again and compiles as usual.
     """
 
     prepared: tuple[dict[str, Any], str, list[Any]] | None = None
@@ -41,20 +47,72 @@ class PreparedQuery(Query):
 
 
 class Compiled:
-    """The SQL of a lookup's query on one database, and where the looked-up value goes in its parameters."""
+    """The SQL of a prepared queryset on one database, and where each value goes in its parameters."""
 
-    def __init__(self, state: dict[str, Any], sql: str, params: list[Any], positions: list[int]) -> None:
+    def __init__(self, state: dict[str, Any], sql: str, params: list[Any], positions: list[list[int]]) -> None:
         self.state, self.sql, self.params, self.positions = state, sql, params, positions
 
-    def bind(self, value: Any) -> tuple[dict[str, Any], str, list[Any]]:
+    def bind(self, values: Sequence[Any]) -> tuple[dict[str, Any], str, list[Any]]:
         params = list(self.params)
-        for position in self.positions:
-            params[position] = value
+        for value, positions in zip(values, self.positions, strict=True):
+            for position in positions:
+                params[position] = value
         return self.state, self.sql, params
 
 
+class PreparedQuerySet:
+    """``queryset`` built with ``markers`` for values, compiled once per database, run with other values.
+
+    ``db_value(value, connection)`` turns a value (marker or real) into the parameter the database gets;
+    by default the value itself, which fits strings compared with ``exact`` or ``iexact``.
+    """
+
+    def __init__(
+        self,
+        queryset: models.QuerySet,
+        markers: Sequence[Any],
+        db_value: Callable[[Any, Any], Any] | None = None,
+    ) -> None:
+        queryset = queryset.all()
+        queryset.query = queryset.query.chain(PreparedQuery)
+        self.queryset, self.markers = queryset, list(markers)
+        self.db_value = db_value or (lambda value, connection: value)
+        self.compiled: dict[str, Compiled | None] = {}
+
+    def compile(self, alias: str) -> Compiled | None:
+        """The SQL and the markers' positions in its parameters; None when a marker is not there as itself."""
+        connection = connections[alias]
+        compiler = self.queryset.query.clone().get_compiler(alias)  # compiling may alter a query: not the shared one
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet:
+            return None
+        positions = []
+        for marker in self.markers:
+            marker = self.db_value(marker, connection)
+            found = [index for index, param in enumerate(params) if type(param) is type(marker) and param == marker]
+            if not found or str(marker) in sql:
+                return None
+            positions.append(found)
+        state = {key: value for key, value in vars(compiler).items() if key not in ("query", "connection", "using")}
+        return Compiled(state, sql, list(params), positions)
+
+    def rows(self, values: Sequence[Any]) -> list[models.Model] | None:
+        """The rows for ``values`` (one per marker); None when this queryset cannot be prepared."""
+        queryset = self.queryset.all()
+        alias = queryset.db
+        compiled = self.compiled.get(alias, _UNCOMPILED)
+        if compiled is _UNCOMPILED:
+            compiled = self.compiled[alias] = self.compile(alias)
+        if compiled is None:
+            return None
+        connection = connections[alias]
+        queryset.query.prepared = compiled.bind([self.db_value(value, connection) for value in values])
+        return list(queryset)
+
+
 class PreparedLookup:
-    """``queryset.get(**{path: value})`` for a UUID field at ``path``, with the SQL compiled once per database.
+    """``queryset.get(**{path: value})`` for a UUID field at ``path``, compiled once per database.
 
     ``queryset`` must not change between calls (a viewset's cached queryset). Raises what ``get`` raises:
     ``DoesNotExist``, ``MultipleObjectsReturned``, and ``ValidationError`` for a value that is no UUID.
@@ -63,11 +121,9 @@ class PreparedLookup:
     def __init__(self, queryset: models.QuerySet, path: str) -> None:
         self.queryset, self.path = queryset, path
         self.field = field_at(queryset.model, path)
-        self.marker = uuid.uuid4()  # no request names it, and no other parameter of the query equals it
-        template = queryset.filter(**{path: self.marker})[:2]  # a second row means MultipleObjectsReturned
-        template.query = template.query.chain(PreparedQuery)
-        self.template = template
-        self.compiled: dict[str, Compiled | None] = {}
+        marker = uuid.uuid4()  # no request names it, and no other parameter of the query equals it
+        # A second row would mean MultipleObjectsReturned.
+        self.prepared = PreparedQuerySet(queryset.filter(**{path: marker})[:2], [marker], self.db_value)
 
     @classmethod
     def supports(cls, queryset: models.QuerySet, path: str) -> bool:
@@ -80,31 +136,15 @@ class PreparedLookup:
         """``value`` as the exact lookup passes it to the database (a UUID, or its hex on SQLite)."""
         return self.field.get_db_prep_value(self.field.get_prep_value(value), connection, prepared=True)
 
-    def compile(self, alias: str) -> Compiled | None:
-        connection = connections[alias]
-        compiler = self.template.query.get_compiler(alias)
-        sql, params = compiler.as_sql()
-        marker = self.db_value(self.marker, connection)
-        positions = [index for index, param in enumerate(params) if param == marker]
-        if not positions:
-            return None  # the backend put the value somewhere else: compile every time
-        state = {key: value for key, value in vars(compiler).items() if key not in ("query", "connection", "using")}
-        return Compiled(state, sql, list(params), positions)
-
     def get(self, value: Any) -> models.Model:
-        queryset = self.template.all()
-        alias = queryset.db
-        if alias not in self.compiled:
-            self.compiled[alias] = self.compile(alias)
-        compiled = self.compiled[alias]
-        if compiled is None:
+        rows = self.prepared.rows([value])
+        if rows is None:
             return self.queryset.get(**{self.path: value})
-        queryset.query.prepared = compiled.bind(self.db_value(value, connections[alias]))
-        rows = list(queryset)
+        model = self.queryset.model
         if not rows:
-            raise queryset.model.DoesNotExist(f"No {queryset.model._meta.object_name} matches the given query.")
+            raise model.DoesNotExist(f"No {model._meta.object_name} matches the given query.")
         if len(rows) > 1:
-            raise MultipleObjectsReturned(f"More than one {queryset.model._meta.object_name} has this id.")
+            raise MultipleObjectsReturned(f"More than one {model._meta.object_name} has this id.")
         return rows[0]
 
 
@@ -114,3 +154,65 @@ def field_at(model: type[models.Model], path: str) -> models.Field:
     for relation in relations:
         model = model._meta.get_field(relation).related_model
     return model._meta.get_field(name)
+
+
+# -- filters ---------------------------------------------------------------
+
+LITERALS = (bool, int, type(None))  # kept in a filter's shape: they may change the SQL (isnull=True)
+
+
+def q_shape(q: Q) -> tuple[Hashable, list[str]] | None:
+    """``q``'s shape (its tree, lookups and non-string values) and its string values in order.
+
+    Two filters with the same shape compile to the same SQL but for those strings. None when a
+    condition is not ``(lookup, value)`` with a string, boolean, integer or null value.
+    """
+    values: list[str] = []
+
+    def walk(node: Q) -> Hashable | None:
+        children = []
+        for child in node.children:
+            if isinstance(child, Q):
+                shape = walk(child)
+                if shape is None:
+                    return None
+                children.append(shape)
+            elif isinstance(child, tuple) and len(child) == 2 and isinstance(child[0], str):
+                lookup, value = child
+                if isinstance(value, str):
+                    values.append(value)
+                    children.append((lookup, str))
+                elif isinstance(value, LITERALS):
+                    children.append((lookup, type(value), value))
+                else:
+                    return None
+            else:
+                return None
+        return (node.connector, node.negated, tuple(children))
+
+    shape = walk(q)
+    return None if shape is None else (shape, values)
+
+
+def q_with_values(q: Q, values: Sequence[str]) -> Q:
+    """A copy of ``q`` with its string values replaced by ``values``, in order."""
+    remaining = iter(values)
+
+    def rebuild(node: Q) -> Q:
+        copy = Q()
+        copy.connector, copy.negated = node.connector, node.negated
+        for child in node.children:
+            if isinstance(child, Q):
+                copy.children.append(rebuild(child))
+            else:
+                lookup, value = child
+                copy.children.append((lookup, next(remaining) if isinstance(value, str) else value))
+        return copy
+
+    return rebuild(q)
+
+
+def string_markers(count: int) -> list[str]:
+    """Strings no request sends, that lowercasing, folding, trimming or escaping would all change."""
+    token = uuid.uuid4().hex
+    return [f" Drf\u00dfScim%_{token}{index} " for index in range(count)]

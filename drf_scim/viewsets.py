@@ -31,7 +31,7 @@ from .filters.translate import FilterTranslator
 from .models import SCIMUser
 from .params import scim_params, search_params
 from .patch import RelationChange, apply_operations, parse_operations
-from .prepared import PreparedLookup
+from .prepared import PreparedLookup, PreparedQuerySet, q_shape, q_with_values, string_markers
 from .projection import Projection
 from .reverse import resource_location
 from .serializers.relations import RelatedResourcesAttribute
@@ -54,7 +54,7 @@ def etag_matches(header: str, etag: str) -> bool:
 # projection in a key comes from the client).
 _QUERYSETS: dict[Hashable, models.QuerySet] = {}
 # Reads of one resource from those querysets, compiled once (SCIMModelViewSet.fetch_object).
-_PREPARED: dict[Hashable, PreparedLookup] = {}
+_PREPARED: dict[Hashable, PreparedLookup | PreparedQuerySet] = {}
 MAX_CACHED_QUERYSETS = 256
 LIBRARY_MODULES = (__name__, "rest_framework.generics")
 QUERYSET_BUILDERS = (
@@ -70,6 +70,16 @@ QUERYSET_BUILDERS = (
 def clear_queryset_cache(**kwargs: Any) -> None:
     _QUERYSETS.clear()
     _PREPARED.clear()
+
+
+def remember_prepared(key: Hashable, build: Callable[[], Any]) -> Any:
+    """The prepared read kept under ``key``, built on first use (a bounded number: clients choose filters)."""
+    prepared = _PREPARED.get(key)
+    if prepared is None:
+        if len(_PREPARED) >= MAX_CACHED_QUERYSETS:
+            _PREPARED.clear()
+        prepared = _PREPARED[key] = build()
+    return prepared
 
 
 setting_changed.connect(clear_queryset_cache)
@@ -273,14 +283,9 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         if key is None or len(lookup) != 1:
             return get_object_or_404(queryset, **lookup)
         [(path, value)] = lookup.items()
-        key = (*key, purpose, for_update, path)
-        prepared = _PREPARED.get(key)
-        if prepared is None:
-            if not PreparedLookup.supports(queryset, path):
-                return get_object_or_404(queryset, **lookup)
-            if len(_PREPARED) >= MAX_CACHED_QUERYSETS:
-                _PREPARED.clear()
-            prepared = _PREPARED[key] = PreparedLookup(queryset, path)
+        if not PreparedLookup.supports(queryset, path):
+            return get_object_or_404(queryset, **lookup)
+        prepared = remember_prepared((*key, purpose, for_update, path), lambda: PreparedLookup(queryset, path))
         try:
             return prepared.get(value)
         except (ObjectDoesNotExist, DjangoValidationError, TypeError, ValueError):
@@ -338,9 +343,40 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         queryset = self.filter_queryset(unfiltered)
         # No backend filtered or sorted: paging may count and skip the SCIM rows alone (pagination.py).
         self.resource_keys = self.get_resource_keys() if queryset is unfiltered else None
+        self.prepared_page = self.get_prepared_page(unfiltered, queryset)
         page = self.paginate_queryset(queryset)
         serializer = self.get_serializer(page, many=True)
         return self.get_paginated_response(serializer.data)
+
+    def get_prepared_page(
+        self, unfiltered: models.QuerySet, queryset: models.QuerySet
+    ) -> Callable[[int, int], list[models.Model] | None] | None:
+        """How the paginator may read a page of ``queryset`` with SQL compiled once per filter shape.
+
+        Only for the queryset SCIMFilterBackend returned from ``unfiltered``, unchanged since: a change
+        clones a queryset, and the clone has no ``scim_filter``. ``userName eq "..."`` lookups then
+        compile their SQL once, not per request (``PreparedQuerySet``).
+        """
+        origin = getattr(queryset, "scim_filter", None)
+        key = self.get_queryset_cache_key()
+        if origin is None or origin[0] is not unfiltered or key is None:
+            return None
+        condition = origin[1]
+        shape = q_shape(condition)
+        if shape is None:
+            return None
+        signature, values = shape
+
+        def build(offset: int, count: int) -> PreparedQuerySet:
+            markers = string_markers(len(values))
+            page = unfiltered.filter(q_with_values(condition, markers))[offset : offset + count]
+            return PreparedQuerySet(page, markers)
+
+        def page(offset: int, count: int) -> list[models.Model] | None:
+            key_of_page = (*key, "read", signature, offset, count)
+            return remember_prepared(key_of_page, lambda: build(offset, count)).rows(values)
+
+        return page
 
     @action(detail=False, methods=["post"], url_path=r"\.search", url_name="search")
     def search(self, request: Any, *args: Any, **kwargs: Any) -> Response:

@@ -91,8 +91,66 @@ def test_queries_derived_from_a_prepared_one_compile_their_own_sql(create_user):
     users = get_user_model().objects.select_related("scim")
     prepared = PreparedLookup(users, "scim__scim_id")
     assert prepared.get(user["id"]).username == user["userName"]
-    bound = prepared.template.all()
-    bound.query.prepared = prepared.compiled[bound.db].bind(prepared.db_value(user["id"], connections[bound.db]))
+    template = prepared.prepared
+    bound = template.queryset.all()
+    compiled = template.compiled[bound.db]
+    bound.query.prepared = compiled.bind([template.db_value(user["id"], connections[bound.db])])
     assert bound.query.clone().prepared is None
-    assert users.filter(username=user["userName"]).count() == 1
-    assert bound.count() == 0  # its own COUNT, with the marker it was built with
+    assert bound.count() == 0  # its own COUNT, compiled with the marker the queryset was built with
+    assert [row.username for row in bound] == [user["userName"]]  # the rows, with the prepared SQL
+
+
+def names(response) -> list[str]:
+    assert response.status_code == 200, response.body
+    return [user["userName"] for user in response.body["Resources"]]
+
+
+def test_lookups_by_user_name_compile_the_sql_once_and_find_each_user(api, create_user, compiled):
+    for n in range(4):
+        create_user(f"user{n}@example.com", externalId=f"EXT-{n}")
+    assert names(api.get(f'{BASE}/Users?filter=userName eq "user0@example.com"')) == ["user0@example.com"]
+    compiled.clear()
+    assert names(api.get(f'{BASE}/Users?filter=userName eq "USER1@Example.com"')) == ["user1@example.com"]
+    assert names(api.get(f'{BASE}/Users?filter=username EQ "user2@example.com"')) == ["user2@example.com"]
+    assert names(api.get(f'{BASE}/Users?filter=userName eq "nobody@example.com"')) == []
+    assert compiled["User"] == 0, compiled
+
+
+def test_every_value_of_a_prepared_filter_goes_to_its_place(api, create_user):
+    for n in range(4):
+        create_user(f"user{n}@example.com", externalId=f"EXT-{n}", displayName=f"User {n}")
+    cases = [
+        (
+            'userName eq "user0@example.com" or userName eq "user3@example.com"',
+            ["user0@example.com", "user3@example.com"],
+        ),
+        (
+            'userName eq "user3@example.com" or userName eq "user1@example.com"',
+            ["user1@example.com", "user3@example.com"],
+        ),
+        ('userName eq "user1@example.com" and externalId eq "EXT-1"', ["user1@example.com"]),
+        ('userName eq "user1@example.com" and externalId eq "EXT-2"', []),
+        ('externalId eq "ext-2"', []),  # externalId is case-exact
+        ('externalId eq "EXT-2"', ["user2@example.com"]),
+        ('not (userName eq "user0@example.com") and displayName eq "User 2"', ["user2@example.com"]),
+        ('not (userName eq "user2@example.com") and displayName eq "User 2"', []),
+    ]
+    for _ in range(2):  # compiled, then prepared
+        for text, expected in cases:
+            assert names(api.get(f"{BASE}/Users", {"filter": text})) == expected, text
+
+
+def test_pages_of_a_prepared_filter_and_unprepared_shapes(api, create_user):
+    for n in range(5):
+        create_user(f"user{n}@example.com", title="Guide" if n % 2 else "Chef")
+    for _ in range(2):
+        body = api.get(f'{BASE}/Users?filter=title eq "Chef"&startIndex=2&count=1').body
+        assert (body["totalResults"], [u["userName"] for u in body["Resources"]]) == (3, ["user2@example.com"])
+        assert names(api.get(f'{BASE}/Users?filter=userName co "er3"')) == ["user3@example.com"]
+        assert names(api.get(f'{BASE}/Users?filter=userName co "er4"')) == ["user4@example.com"]
+        assert names(api.get(f'{BASE}/Users?filter=title eq "Guide"&sortBy=userName&sortOrder=descending')) == [
+            "user3@example.com",
+            "user1@example.com",
+        ]
+        search = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": 'title eq "Guide"'}
+        assert names(api.post(f"{BASE}/Users/.search", search)) == ["user1@example.com", "user3@example.com"]

@@ -56,7 +56,10 @@ class SCIMFilterBackend(BaseFilterBackend):
             )
         except FilterSyntaxError as exc:
             raise InvalidFilter(str(exc)) from None
-        return queryset.filter(get_translator(view).to_q(node))
+        condition = get_translator(view).to_q(node)
+        filtered = queryset.filter(condition)
+        filtered.scim_filter = (queryset, condition)  # what the viewset may prepare (get_prepared_page)
+        return filtered
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         return [
