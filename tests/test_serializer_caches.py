@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 
+from drf_scim.fields import StringAttribute
 from drf_scim.serializers import GroupSerializer, UserSerializer
 from tests.helpers import BASE
 
@@ -67,3 +68,32 @@ def test_one_queryset_serves_every_shape_of_list_with_the_right_groups(api, crea
             body = api.get(f"{BASE}/Users{query}").body
             found = groups_of(body)
             assert found and all(found[user_id] == expected[user_id] for user_id in found), (query, found)
+
+
+class TenantEchoAttribute(StringAttribute):
+    """A field whose rendering reads its serializer's context."""
+
+    def to_representation(self, value):
+        return f"{value} ({self.context['tenant'] or 'default'})"
+
+
+class EchoUserSerializer(UserSerializer):
+    nickName = TenantEchoAttribute(required=False)
+
+    class Meta(UserSerializer.Meta):
+        pass
+
+
+def test_fields_that_read_their_serializer_get_their_own_copy_and_the_rest_are_shared(create_user):
+    user = get_user_model().objects.get(scim__scim_id=create_user(nickName="Babs", displayName="Barbara")["id"])
+    assert EchoUserSerializer(user, context={"tenant": ""}).data  # the first one builds the fields later ones share
+    first, second = (
+        EchoUserSerializer(user, context={"tenant": "acme"}),
+        EchoUserSerializer(user, context={"tenant": ""}),
+    )
+    assert (first.data["nickName"], second.data["nickName"]) == ("Babs (acme)", "Babs (default)")
+    assert first.data["displayName"] == second.data["displayName"] == "Barbara"
+    assert first.reading_fields["displayName"] is second.reading_fields["displayName"]
+    assert first.reading_fields["nickName"] is not second.reading_fields["nickName"]
+    assert first.reading_fields["nickName"].parent is first
+    assert first.fields["displayName"] is not second.fields["displayName"]  # writing binds every field

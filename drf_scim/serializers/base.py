@@ -133,6 +133,7 @@ class SCIMSerializerMixin:
             prototypes = {name: _copy_field(field, None) for name, field in built.items()}
             for field in prototypes.values():
                 returned_of(field)  # computed once, then carried by every copy
+                field._renders_alone = renders_alone(field)
             _FIELD_PROTOTYPES[key] = prototypes
         fields = BindingDict(self)
         fields.fields.update((name, _copy_field(field, self)) for name, field in prototypes.items())
@@ -163,6 +164,27 @@ class SCIMSerializerMixin:
     def get_render_empty(self) -> tuple[str, ...]:
         """Attributes rendered even when empty (Entra expects ``"members": []``)."""
         return tuple(getattr(getattr(self, "Meta", None), "render_empty", ()))
+
+    @cached_property
+    def reading_fields(self) -> Mapping[str, serializers.Field]:
+        """``fields`` as rendering needs them: the fields that render alone (``renders_alone``) are the
+        built ones every serializer shares, so a serializer that only renders copies just the others."""
+        if "fields" in self.__dict__:
+            return self.fields
+        key = self.get_fields_cache_key()
+        prototypes = _FIELD_PROTOTYPES.get(key) if key is not None else None
+        if prototypes is None:
+            return self.fields
+        return {
+            name: field if field.__dict__.get("_renders_alone") else _copy_field(field, self)
+            for name, field in prototypes.items()
+        }
+
+    @property
+    def _readable_fields(self):
+        for field in self.reading_fields.values():
+            if not field.write_only:
+                yield field
 
     @cached_property
     def _rendered_fields(self) -> list[serializers.Field]:
@@ -306,6 +328,29 @@ def has_attribute(model: type[models.Model] | None, name: str) -> bool:
 
 
 _MISSING = object()
+
+# to_representation methods that read nothing but the value and the field's own options (not its parent,
+# root or context).
+CONTEXT_FREE_REPRESENTATIONS = frozenset(
+    {
+        serializers.CharField.to_representation,
+        serializers.BooleanField.to_representation,
+        serializers.IntegerField.to_representation,
+        serializers.FloatField.to_representation,
+        serializers.DateTimeField.to_representation,
+    }
+)
+
+
+def renders_alone(field: serializers.Field) -> bool:
+    """Whether rendering ``field`` needs nothing from the serializer it is bound to: then every serializer
+    may render it with one shared copy (``SCIMSerializerMixin.reading_fields``)."""
+    return (
+        type(field).get_attribute is serializers.Field.get_attribute
+        and type(field).to_representation in CONTEXT_FREE_REPRESENTATIONS
+        and field.default is empty
+        and not isinstance(field, serializers.BaseSerializer)
+    )
 
 
 def read_source(instance: Any, attrs: list[str]) -> Any:
@@ -513,7 +558,7 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
     def _readable_fields(self):
         projection = self.get_projection()
         omit = self.context.get("omit", ())
-        for name, field in self.fields.items():
+        for name, field in self.reading_fields.items():
             if field.write_only or name in omit:
                 continue
             if projection is not None and not projection.includes(name, returned_of(field)):
