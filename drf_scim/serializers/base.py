@@ -191,12 +191,30 @@ class SCIMSerializerMixin:
         """The readable fields, found once per serializer: a list renders many resources with them."""
         return list(self._readable_fields)
 
+    @cached_property
+    def _render_plan(self) -> list[tuple[serializers.Field, bool, tuple[str, ...], tuple[str, ...]]]:
+        """Per rendered field: whether DRF's ``get_attribute`` reads it (then ``read_source`` does), and its
+        source split into the path of the object holding it and the rest."""
+        plan = []
+        for field in self._rendered_fields:
+            attrs = tuple(field.source_attrs)
+            plain = type(field).get_attribute is serializers.Field.get_attribute
+            plan.append((field, plain, attrs[:-1], attrs[-1:]))
+        return plan
+
     def to_representation(self, instance: Any) -> dict[str, Any]:
         ret: dict[str, Any] = {}
         render_empty = self.get_render_empty()
-        for field in self._rendered_fields:
-            if type(field).get_attribute is serializers.Field.get_attribute:  # DRF's, which read_source is
-                attribute = read_source(instance, field.source_attrs)
+        holders: dict[tuple[str, ...], Any] = {(): instance}  # most attributes share a holder: scim.data
+        for field, plain, holder_path, rest in self._render_plan:
+            if plain:
+                holder = holders.get(holder_path, _MISSING)
+                if holder is _MISSING:
+                    holder = holders[holder_path] = read_source(instance, holder_path)
+                if type(holder) is dict and rest:  # most attributes: a key of the JSON document
+                    attribute = holder.get(rest[0], _MISSING)
+                else:
+                    attribute = holder if holder is _MISSING or holder is None else read_source(holder, rest)
                 if attribute is _MISSING:  # as DRF: the default, else null when allowed, else left out
                     if field.default is not empty:
                         attribute = field.get_default()
@@ -209,7 +227,11 @@ class SCIMSerializerMixin:
                     attribute = field.get_attribute(instance)
                 except SkipField:
                     continue
-            value = None if attribute is None else field.to_representation(attribute)
+            if attribute is None:
+                if field.field_name in render_empty:
+                    ret[field.field_name] = None
+                continue
+            value = field.to_representation(attribute)
             if _is_empty(value) and field.field_name not in render_empty:
                 continue
             ret[field.field_name] = value
@@ -353,11 +375,16 @@ def renders_alone(field: serializers.Field) -> bool:
     )
 
 
-def read_source(instance: Any, attrs: list[str]) -> Any:
+def read_source(instance: Any, attrs: Iterable[str]) -> Any:
     """DRF's ``get_attribute(instance, attrs)``, answering ``_MISSING`` instead of raising for a missing key
     or attribute: most SCIM attributes of a resource are unassigned, and raising twice for each of them
     was a good part of rendering one."""
     for attr in attrs:
+        if type(instance) is dict:  # the JSON document: no callables in it
+            instance = instance.get(attr, _MISSING)
+            if instance is _MISSING or instance is None:
+                return instance
+            continue
         if isinstance(instance, Mapping):
             instance = instance.get(attr, _MISSING)
         else:
