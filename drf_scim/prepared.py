@@ -11,13 +11,15 @@ document) makes the queryset compile as usual.
 
 from __future__ import annotations
 
+import copy as copy_module
 import uuid
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet, MultipleObjectsReturned
 from django.db import connections, models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.lookups import Lookup
 from django.db.models.sql import Query
 
 _UNCOMPILED = object()
@@ -165,7 +167,8 @@ def q_shape(q: Q) -> tuple[Hashable, list[str]] | None:
     """``q``'s shape (its tree, lookups and non-string values) and its string values in order.
 
     Two filters with the same shape compile to the same SQL but for those strings. None when a
-    condition is not ``(lookup, value)`` with a string, boolean, integer or null value.
+    condition is neither ``(lookup, value)`` with a string, boolean, integer or null value nor a lookup
+    expression comparing with a string.
     """
     values: list[str] = []
 
@@ -177,6 +180,12 @@ def q_shape(q: Q) -> tuple[Hashable, list[str]] | None:
                 if shape is None:
                     return None
                 children.append(shape)
+            elif isinstance(child, Lookup):  # Exact(F("column"), Value("...")), IExact(KeyTextTransform(...), "...")
+                rhs = child.rhs.value if isinstance(child.rhs, Value) else child.rhs
+                if not isinstance(rhs, str) or not _hashable(child.lhs):
+                    return None
+                values.append(rhs)
+                children.append((type(child), child.lhs, isinstance(child.rhs, Value)))
             elif isinstance(child, tuple) and len(child) == 2 and isinstance(child[0], str):
                 lookup, value = child
                 if isinstance(value, str):
@@ -204,12 +213,27 @@ def q_with_values(q: Q, values: Sequence[str]) -> Q:
         for child in node.children:
             if isinstance(child, Q):
                 copy.children.append(rebuild(child))
+            elif isinstance(child, Lookup):
+                rhs = next(remaining)
+                if isinstance(child.rhs, Value):
+                    value = copy_module.copy(child.rhs)
+                    value.value = rhs
+                    rhs = value
+                copy.children.append(type(child)(child.lhs, rhs))
             else:
                 lookup, value = child
                 copy.children.append((lookup, next(remaining) if isinstance(value, str) else value))
         return copy
 
     return rebuild(q)
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 def string_markers(count: int) -> list[str]:

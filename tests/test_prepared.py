@@ -134,7 +134,13 @@ def test_every_value_of_a_prepared_filter_goes_to_its_place(api, create_user):
         ('externalId eq "EXT-2"', ["user2@example.com"]),
         ('not (userName eq "user0@example.com") and displayName eq "User 2"', ["user2@example.com"]),
         ('not (userName eq "user2@example.com") and displayName eq "User 2"', []),
+        ('displayName eq "USER 3"', ["user3@example.com"]),  # caseExact false: IExact on the JSON document
+        ('displayName eq "User 3 "', []),
+        ('name.givenName eq "barbara" and externalId eq "EXT-0"', ["user0@example.com"]),
+        ('displayName eq "50%_OFF"', ["promo@example.com"]),  # LIKE wildcards match themselves
     ]
+    create_user("promo@example.com", displayName="50%_off")
+    create_user("promo2@example.com", displayName="50x-off")
     for _ in range(2):  # compiled, then prepared
         for text, expected in cases:
             assert names(api.get(f"{BASE}/Users", {"filter": text})) == expected, text
