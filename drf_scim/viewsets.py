@@ -507,7 +507,7 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         changes the writable ones by delta, never loading them."""
         return {
             name
-            for name, field in serializer.fields.items()
+            for name, field in serializer.reading_fields.items()
             if isinstance(field, RelatedResourcesAttribute) and not (writable_only and field.read_only)
         }
 

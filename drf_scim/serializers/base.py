@@ -68,12 +68,15 @@ def compact(value: Any) -> Any:
 _FIELD_PROTOTYPES: dict[Hashable, dict[str, serializers.Field]] = {}
 # Where, among the nested fields, the fields that fetch related rows are, per get_fields_cache_key().
 _FETCHING_PATHS: dict[Hashable, list[tuple[str, ...]]] = {}
+# The multi-valued attributes of the JSON document, per get_fields_cache_key() (get_indexed_attributes).
+_INDEXED: dict[Hashable, dict[str, list[str]]] = {}
 
 
 def clear_field_cache(**kwargs: Any) -> None:
     """Forget the built fields (settings changed, or a serializer class was altered at run time)."""
     _FIELD_PROTOTYPES.clear()
     _FETCHING_PATHS.clear()
+    _INDEXED.clear()
 
 
 setting_changed.connect(clear_field_cache)
@@ -134,6 +137,7 @@ class SCIMSerializerMixin:
             for field in prototypes.values():
                 returned_of(field)  # computed once, then carried by every copy
                 field._renders_alone = renders_alone(field)
+                field._source_split = source_split(field)
             _FIELD_PROTOTYPES[key] = prototypes
         fields = BindingDict(self)
         fields.fields.update((name, _copy_field(field, self)) for name, field in prototypes.items())
@@ -195,12 +199,9 @@ class SCIMSerializerMixin:
     def _render_plan(self) -> list[tuple[serializers.Field, bool, tuple[str, ...], tuple[str, ...]]]:
         """Per rendered field: whether DRF's ``get_attribute`` reads it (then ``read_source`` does), and its
         source split into the path of the object holding it and the rest."""
-        plan = []
-        for field in self._rendered_fields:
-            attrs = tuple(field.source_attrs)
-            plain = type(field).get_attribute is serializers.Field.get_attribute
-            plan.append((field, plain, attrs[:-1], attrs[-1:]))
-        return plan
+        return [
+            (field, *(field.__dict__.get("_source_split") or source_split(field))) for field in self._rendered_fields
+        ]
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         ret: dict[str, Any] = {}
@@ -362,6 +363,13 @@ CONTEXT_FREE_REPRESENTATIONS = frozenset(
         serializers.DateTimeField.to_representation,
     }
 )
+
+
+def source_split(field: serializers.Field) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
+    """Whether DRF's ``get_attribute`` reads ``field`` (then ``read_source`` does), and its source split into
+    the path of the object that holds it and the rest (``SCIMSerializerMixin._render_plan``)."""
+    attrs = tuple(field.source_attrs)
+    return type(field).get_attribute is serializers.Field.get_attribute, attrs[:-1], attrs[-1:]
 
 
 def renders_alone(field: serializers.Field) -> bool:
@@ -694,15 +702,21 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
     def get_indexed_attributes(self) -> dict[str, list[str]]:
         """Multi-valued attributes kept in the JSON document, by their path in it ("emails").
 
-        Their values are copied to ``SCIMValue`` rows so that filters can match them.
+        Their values are copied to ``SCIMValue`` rows so that filters can match them. Found once per
+        ``get_fields_cache_key()``.
         """
-        document = self.get_document_path().split(".")
-        indexed = {}
-        for field in self._all_fields(self.fields.values()):
-            path = getattr(field, "source_attrs", None) or []
-            if isinstance(field, MultiValuedAttribute) and path[: len(document)] == document:
-                relative = path[len(document) :]
-                indexed[".".join(relative)] = relative
+        key = self.get_fields_cache_key()
+        indexed = _INDEXED.get(key) if key is not None else None
+        if indexed is None:
+            document = self.get_document_path().split(".")
+            indexed = {}
+            for field in self._all_fields(self.fields.values()):
+                path = getattr(field, "source_attrs", None) or []
+                if isinstance(field, MultiValuedAttribute) and path[: len(document)] == document:
+                    relative = path[len(document) :]
+                    indexed[".".join(relative)] = relative
+            if key is not None:
+                _INDEXED[key] = indexed
         return indexed
 
     def indexed_values(self, resource: SCIMResource) -> dict[str, list[Any]]:
