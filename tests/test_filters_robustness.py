@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from urllib.parse import quote
 
 import pytest
@@ -65,3 +67,42 @@ def test_identity_provider_lookups_use_indexes_on_postgresql(api):
                 plan = "\n".join(row[0] for row in cursor.fetchall())
             # (the memberships subquery may scan auth_user_groups, empty here)
             assert not re.search(r"Seq Scan on (auth_user|drf_scim_scimuser)\b", plan), (text, plan)
+
+
+RACE = """
+import threading
+from drf_scim.filters.grammar import parse_filter, parse_path
+
+errors = []
+start = threading.Barrier(8)
+texts = [
+    'userName eq "a" and not (active pr) or title co "x"',
+    'emails[type eq "work" and value sw "a"].value ew "b"',
+    "x gt 1.5 or y eq true or z eq null",
+]
+
+def parse():
+    start.wait()
+    try:
+        for text in texts:
+            parse_filter(text)
+        parse_path('emails[type eq "work"].value')
+    except Exception as exc:
+        errors.append(repr(exc))
+
+threads = [threading.Thread(target=parse) for _ in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(errors)
+"""
+
+
+@pytest.mark.parametrize("attempt", range(6))
+def test_threads_parsing_their_first_filters_at_once_all_succeed(attempt):
+    """pyparsing learns a parse action's arity by calling it and catching TypeError, which threads racing
+    through a fresh grammar got as errors (a 500 in a threaded server); every action takes all three
+    arguments now. Each attempt is a fresh interpreter."""
+    result = subprocess.run([sys.executable, "-c", RACE], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.strip() == "[]", result.stdout

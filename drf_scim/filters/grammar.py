@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import reduce
 from typing import Any, NoReturn
@@ -92,6 +93,13 @@ _ATTR_PATH_RE = re.compile(
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def _on_tokens(action: Callable[[pp.ParseResults], Any]) -> Callable[[str, int, pp.ParseResults], Any]:
+    """A parse action taking pyparsing's three arguments. pyparsing finds the arity of a shorter one by
+    calling it and catching TypeError, which is not thread-safe: threads parsing their first filters at
+    once could get a TypeError (a 500) instead. Every parse action here takes (text, loc, tokens)."""
+    return lambda text, loc, tokens: action(tokens)
+
+
 def _keyword(word: str) -> pp.ParserElement:
     return pp.Regex(rf"(?i:{word})(?![{_NAME_CHARS}])").set_name(f"'{word}'")
 
@@ -144,10 +152,12 @@ _CONSTANTS = {"true": True, "false": False, "null": None}
 _LPAR, _RPAR = _literal("("), _literal(")", "'and', 'or' or ')'")
 _LBRACK, _RBRACK = _literal("["), _literal("]", "'and', 'or' or ']'")
 _LOGICAL_OP = (
-    pp.Regex(rf"(?i:and|or)(?![{_NAME_CHARS}])").set_name("'and' or 'or'").add_parse_action(lambda t: t[0].lower())
+    pp.Regex(rf"(?i:and|or)(?![{_NAME_CHARS}])")
+    .set_name("'and' or 'or'")
+    .add_parse_action(lambda text, loc, t: t[0].lower())
 )
-_NOT = _keyword("not").set_parse_action(lambda: _NOT_TOKEN)
-_PR = _keyword("pr").set_parse_action(lambda: _Test("pr"))
+_NOT = _keyword("not").set_parse_action(lambda text, loc, t: _NOT_TOKEN)
+_PR = _keyword("pr").set_parse_action(lambda text, loc, t: _Test("pr"))
 _COMPARE_OP = pp.Regex(rf"(?i:eq|ne|co|sw|ew|gt|ge|lt|le)(?![{_NAME_CHARS}])").set_name("a comparison operator")
 
 _ATTR_PATH = pp.Regex(_ATTR_PATH_RE, as_match=True).set_name("an attribute path").set_parse_action(_attribute_path)
@@ -155,7 +165,7 @@ _SUB_ATTR = (
     pp.Regex(rf"\.({_NAME})")
     .leave_whitespace()
     .set_name("'.' and a sub-attribute")
-    .set_parse_action(lambda t: _SubAttribute(t[0][1:]))
+    .set_parse_action(lambda text, loc, t: _SubAttribute(t[0][1:]))
 )
 
 _VALUE = pp.MatchFirst(
@@ -165,14 +175,14 @@ _VALUE = pp.MatchFirst(
         .set_name("a number")
         .set_parse_action(_number),
         pp.Regex(rf"(?i:true|false|null)(?![{_NAME_CHARS}])").set_parse_action(
-            lambda t: _Literal(_CONSTANTS[t[0].lower()])
+            lambda text, loc, t: _Literal(_CONSTANTS[t[0].lower()])
         ),
         pp.Literal('"').set_parse_action(_bad_string),
         pp.Literal("'").set_parse_action(lambda s, loc, t: _fail(s, loc, "String literals must use double quotes")),
     ]
 ).set_name("a value (a JSON string, number, true, false or null)")
 
-_COMPARISON = (_COMPARE_OP - _VALUE).set_parse_action(lambda t: _Test(t[0].lower(), t[1].value))
+_COMPARISON = (_COMPARE_OP - _VALUE).set_parse_action(lambda text, loc, t: _Test(t[0].lower(), t[1].value))
 _TEST = (_PR | _COMPARISON).set_name("a comparison operator or 'pr'")
 
 
@@ -217,9 +227,9 @@ def _logic(operand: pp.ParserElement) -> pp.ParserElement:
     unary <<= pp.MatchFirst(
         [
             # Its "(" is named for what may follow a "not", so that "not" alone reads well.
-            (nots + _literal("(", "an attribute path or '('") - sequence - _RPAR).set_parse_action(_negate),
-            (nots + operand).set_parse_action(_negate),
-            (_LPAR - sequence - _RPAR).set_parse_action(_combine),
+            (nots + _literal("(", "an attribute path or '('") - sequence - _RPAR).set_parse_action(_on_tokens(_negate)),
+            (nots + operand).set_parse_action(_on_tokens(_negate)),
+            (_LPAR - sequence - _RPAR).set_parse_action(_on_tokens(_combine)),
             operand,
         ]
     ).set_name("an attribute path, 'not' or '('")
@@ -234,9 +244,9 @@ def _nested_value_filter(text: str, loc: int, tokens: pp.ParseResults) -> NoRetu
 _VAL_FILTER = _logic(
     (_ATTR_PATH + (_TEST | pp.Literal("[").set_parse_action(_nested_value_filter)).set_name(_TEST.customName))
     .set_name("an attribute path or '('")
-    .set_parse_action(lambda t: t[1].apply(t[0]))
+    .set_parse_action(lambda text, loc, t: t[1].apply(t[0]))
 )
-_BRACKETED = (_LBRACK - _VAL_FILTER - _RBRACK).set_parse_action(_combine)
+_BRACKETED = (_LBRACK - _VAL_FILTER - _RBRACK).set_parse_action(_on_tokens(_combine))
 
 
 def _attribute_expression(tokens: pp.ParseResults) -> Node:
@@ -254,10 +264,10 @@ _FILTER_TEXT = (
     _logic(
         (_ATTR_PATH + ((_BRACKETED + pp.Opt(_SUB_ATTR - _TEST)) | _TEST).set_name("a comparison operator, 'pr' or '['"))
         .set_name("an attribute path or '('")
-        .set_parse_action(_attribute_expression)
+        .set_parse_action(_on_tokens(_attribute_expression))
     )
     + pp.StringEnd().set_name("'and', 'or' or end of filter")
-).set_parse_action(_combine)
+).set_parse_action(_on_tokens(_combine))
 
 
 def _patch_path(tokens: pp.ParseResults) -> PatchPath:
@@ -267,7 +277,7 @@ def _patch_path(tokens: pp.ParseResults) -> PatchPath:
 
 _PATH_TEXT = (
     _ATTR_PATH + pp.Opt(_BRACKETED + pp.Opt(_SUB_ATTR)) + pp.StringEnd().set_name("end of path")
-).set_parse_action(_patch_path)
+).set_parse_action(_on_tokens(_patch_path))
 
 # pyparsing expands tabs before parsing unless told otherwise, which would shift every reported position.
 for _element in (_FILTER_TEXT, _PATH_TEXT):

@@ -409,12 +409,15 @@ class FilterTranslator:
         return type(self)(resolver)
 
     def to_q(self, node: Node) -> Q:
+        # An empty Q matches every row (id pr): Django drops it from & and from | alike, so | and ~ need care.
         if isinstance(node, And):
             return self.to_q(node.left) & self.to_q(node.right)
         if isinstance(node, Or):
-            return self.to_q(node.left) | self.to_q(node.right)
+            left, right = self.to_q(node.left), self.to_q(node.right)
+            return left | right if left and right else Q()
         if isinstance(node, Not):
-            return ~self.to_q(node.operand)
+            operand = self.to_q(node.operand)
+            return ~operand if operand else NOTHING
         try:
             if isinstance(node, Present):
                 return self.target(node.path).present()
