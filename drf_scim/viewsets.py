@@ -53,8 +53,10 @@ def etag_matches(header: str, etag: str) -> bool:
 # Querysets built by SCIMModelViewSet.get_queryset, by get_queryset_cache_key() (a bounded number: the
 # projection in a key comes from the client).
 _QUERYSETS: dict[Hashable, models.QuerySet] = {}
-# Reads of one resource from those querysets, compiled once (SCIMModelViewSet.fetch_object).
-_PREPARED: dict[Hashable, PreparedLookup | PreparedQuerySet] = {}
+# Reads compiled once from those querysets: of one resource by id (SCIMModelViewSet.fetch_object), and of
+# the first page of a filter shape (get_prepared_page). Apart, so that clients' filters never evict the reads.
+_PREPARED_READS: dict[Hashable, PreparedLookup] = {}
+_PREPARED_PAGES: dict[Hashable, PreparedQuerySet] = {}
 MAX_CACHED_QUERYSETS = 256
 LIBRARY_MODULES = (__name__, "rest_framework.generics")
 QUERYSET_BUILDERS = (
@@ -69,16 +71,17 @@ QUERYSET_BUILDERS = (
 
 def clear_queryset_cache(**kwargs: Any) -> None:
     _QUERYSETS.clear()
-    _PREPARED.clear()
+    _PREPARED_READS.clear()
+    _PREPARED_PAGES.clear()
 
 
-def remember_prepared(key: Hashable, build: Callable[[], Any]) -> Any:
-    """The prepared read kept under ``key``, built on first use (a bounded number: clients choose filters)."""
-    prepared = _PREPARED.get(key)
+def remember_prepared(cache: dict[Hashable, Any], key: Hashable, build: Callable[[], Any]) -> Any:
+    """The prepared read ``cache`` keeps under ``key``, built on first use (a bounded number of them)."""
+    prepared = cache.get(key)
     if prepared is None:
-        if len(_PREPARED) >= MAX_CACHED_QUERYSETS:
-            _PREPARED.clear()
-        prepared = _PREPARED[key] = build()
+        if len(cache) >= MAX_CACHED_QUERYSETS:
+            cache.clear()
+        prepared = cache[key] = build()
     return prepared
 
 
@@ -285,7 +288,8 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         [(path, value)] = lookup.items()
         if not PreparedLookup.supports(queryset, path):
             return get_object_or_404(queryset, **lookup)
-        prepared = remember_prepared((*key, purpose, for_update, path), lambda: PreparedLookup(queryset, path))
+        key = (*key, purpose, for_update, path)
+        prepared = remember_prepared(_PREPARED_READS, key, lambda: PreparedLookup(queryset, path))
         try:
             return prepared.get(value)
         except (ObjectDoesNotExist, DjangoValidationError, TypeError, ValueError):
@@ -351,7 +355,7 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
     def get_prepared_page(
         self, unfiltered: models.QuerySet, queryset: models.QuerySet
     ) -> Callable[[int, int], list[models.Model] | None] | None:
-        """How the paginator may read a page of ``queryset`` with SQL compiled once per filter shape.
+        """How the paginator may read the first page of ``queryset`` with SQL compiled once per filter shape.
 
         Only for the queryset SCIMFilterBackend returned from ``unfiltered``, unchanged since: a change
         clones a queryset, and the clone has no ``scim_filter``. ``userName eq "..."`` lookups then
@@ -367,14 +371,15 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
             return None
         signature, values = shape
 
-        def build(offset: int, count: int) -> PreparedQuerySet:
+        def build(count: int) -> PreparedQuerySet:
             markers = string_markers(len(values))
-            page = unfiltered.filter(q_with_values(condition, markers))[offset : offset + count]
-            return PreparedQuerySet(page, markers)
+            return PreparedQuerySet(unfiltered.filter(q_with_values(condition, markers))[:count], markers)
 
         def page(offset: int, count: int) -> list[models.Model] | None:
-            key_of_page = (*key, "read", signature, offset, count)
-            return remember_prepared(key_of_page, lambda: build(offset, count)).rows(values)
+            if offset:  # the first page only (lookups): every later one would be SQL of its own to keep
+                return None
+            prepared = remember_prepared(_PREPARED_PAGES, (*key, "read", signature, count), lambda: build(count))
+            return prepared.rows(values)
 
         return page
 

@@ -160,3 +160,16 @@ def test_pages_of_a_prepared_filter_and_unprepared_shapes(api, create_user):
         ]
         search = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": 'title eq "Guide"'}
         assert names(api.post(f"{BASE}/Users/.search", search)) == ["user1@example.com", "user3@example.com"]
+
+
+def test_paging_through_filters_keeps_the_prepared_reads_by_id(api, create_user, compiled):
+    """Clients choose filters and pages: those never evict the reads by id (and only first pages are kept)."""
+    user = create_user()
+    api.get(f"{BASE}/Users/{user['id']}")
+    for start in range(1, 300):
+        assert api.get(f"{BASE}/Users?filter=userName pr&startIndex={start}&count=1").status_code == 200
+    for count in range(1, 300):  # a first page of each size: more than the pages' cache keeps
+        assert api.get(f'{BASE}/Users?filter=userName eq "u{count}"&count={count}').status_code == 200
+    compiled.clear()
+    assert api.get(f"{BASE}/Users/{user['id']}").status_code == 200
+    assert compiled["User"] == 0, compiled
