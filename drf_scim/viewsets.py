@@ -279,17 +279,19 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
 
         The read's SQL is compiled once per queryset key (``PreparedLookup``): only the id changes.
         """
-        if for_update:
-            queryset = self.lock(queryset)
         lookup = self.get_lookup_filter()
         key = self.get_queryset_cache_key()
         if key is None or len(lookup) != 1:
-            return get_object_or_404(queryset, **lookup)
+            return get_object_or_404(self.lock(queryset) if for_update else queryset, **lookup)
         [(path, value)] = lookup.items()
-        if not PreparedLookup.supports(queryset, path):
-            return get_object_or_404(queryset, **lookup)
         key = (*key, purpose, for_update, path)
-        prepared = remember_prepared(_PREPARED_READS, key, lambda: PreparedLookup(queryset, path))
+        prepared = _PREPARED_READS.get(key)
+        if prepared is None:  # the first read of this key: what the prepared one is built from
+            if for_update:
+                queryset = self.lock(queryset)
+            if not PreparedLookup.supports(queryset, path):
+                return get_object_or_404(queryset, **lookup)
+            prepared = remember_prepared(_PREPARED_READS, key, lambda: PreparedLookup(queryset, path))
         try:
             return prepared.get(value)
         except (ObjectDoesNotExist, DjangoValidationError, TypeError, ValueError):
