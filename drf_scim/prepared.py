@@ -114,23 +114,23 @@ class PreparedQuerySet:
 
 
 class PreparedLookup:
-    """``queryset.get(**{path: value})`` for a UUID field at ``path``, compiled once per database.
+    """``queryset.get(**{path: value})``, compiled once per database, for a UUID, integer or string field.
 
     ``queryset`` must not change between calls (a viewset's cached queryset). Raises what ``get`` raises:
-    ``DoesNotExist``, ``MultipleObjectsReturned``, and ``ValidationError`` for a value that is no UUID.
+    ``DoesNotExist``, ``MultipleObjectsReturned``, and ``ValidationError`` for a value of another type.
     """
 
     def __init__(self, queryset: models.QuerySet, path: str) -> None:
         self.queryset, self.path = queryset, path
         self.field = field_at(queryset.model, path)
-        marker = uuid.uuid4()  # no request names it, and no other parameter of the query equals it
+        marker = marker_for(self.field)  # no request names it, and no other parameter of the query equals it
         # A second row would mean MultipleObjectsReturned.
         self.prepared = PreparedQuerySet(queryset.filter(**{path: marker})[:2], [marker], self.db_value)
 
     @classmethod
     def supports(cls, queryset: models.QuerySet, path: str) -> bool:
         try:
-            return isinstance(field_at(queryset.model, path), models.UUIDField)
+            return marker_for(field_at(queryset.model, path)) is not None
         except (LookupError, AttributeError):
             return False
 
@@ -151,11 +151,22 @@ class PreparedLookup:
 
 
 def field_at(model: type[models.Model], path: str) -> models.Field:
-    """The model field a lookup path (``scim__scim_id``) ends at."""
+    """The model field a lookup path (``scim__scim_id``, ``pk``) ends at."""
     *relations, name = path.split("__")
     for relation in relations:
         model = model._meta.get_field(relation).related_model
-    return model._meta.get_field(name)
+    return model._meta.pk if name == "pk" else model._meta.get_field(name)
+
+
+def marker_for(field: models.Field) -> Any:
+    """A value of ``field``'s type that no request names; None for types without one."""
+    if isinstance(field, models.UUIDField):
+        return uuid.uuid4()
+    if isinstance(field, models.IntegerField):  # negative, and within 32 bits
+        return -(10**9 + uuid.uuid4().int % 10**9)
+    if isinstance(field, (models.CharField, models.TextField)):
+        return string_markers(1)[0]
+    return None
 
 
 # -- filters ---------------------------------------------------------------

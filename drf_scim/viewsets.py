@@ -333,9 +333,20 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         names = serializer.get_annotation_names()
         if names:
             queryset = self.get_queryset()  # built once: it holds the expressions already
-            if not set(names) <= set(queryset.query.annotations):
-                queryset = type(instance)._default_manager.annotate(**serializer.get_annotations())
-            row = queryset.prefetch_related(None).filter(pk=instance.pk).values(*names).first()
+            key = self.get_queryset_cache_key()
+            if key is not None and set(names) <= set(queryset.query.annotations):
+                rows = queryset.prefetch_related(None).values(*names)
+                prepared = remember_prepared(
+                    _PREPARED_READS, (*key, "refresh", tuple(names)), lambda: PreparedLookup(rows, "pk")
+                )
+                try:
+                    row = prepared.get(instance.pk)
+                except ObjectDoesNotExist:
+                    row = None
+            else:
+                if not set(names) <= set(queryset.query.annotations):
+                    queryset = type(instance)._default_manager.annotate(**serializer.get_annotations())
+                row = queryset.prefetch_related(None).filter(pk=instance.pk).values(*names).first()
             for name, value in (row or {}).items():
                 setattr(instance, name, value)
         prefetches = serializer.get_prefetch_related()

@@ -173,3 +173,25 @@ def test_paging_through_filters_keeps_the_prepared_reads_by_id(api, create_user,
     compiled.clear()
     assert api.get(f"{BASE}/Users/{user['id']}").status_code == 200
     assert compiled["User"] == 0, compiled
+
+
+def test_writes_read_back_relations_with_sql_compiled_once(api, create_user, create_group, compiled):
+    """After POST (a user's groups) and a member PATCH (a group's members), the response's relations are
+    read again; that read is prepared too."""
+    first = create_user("first@example.com")
+    group = create_group("Readers", members=[first["id"]])
+    compiled.clear()
+    second = create_user("second@example.com")
+    assert second["groups"] == []
+    assert compiled["User"] == 0, compiled
+    patch = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "add", "path": "members", "value": [{"value": second["id"]}]}],
+    }
+    api.patch(f"{BASE}/Groups/{group['id']}?attributes=members", patch)  # Groups answer 204 unless asked
+    compiled.clear()
+    third = create_user("third@example.com")
+    patch["Operations"][0]["value"] = [{"value": third["id"]}]
+    body = api.patch(f"{BASE}/Groups/{group['id']}?attributes=members", patch).body
+    assert sorted(member["value"] for member in body["members"]) == sorted([first["id"], second["id"], third["id"]])
+    assert compiled["Group"] == 0, compiled
