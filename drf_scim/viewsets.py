@@ -12,7 +12,7 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import FieldError, ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.signals import setting_changed
 from django.db import IntegrityError, models, transaction
@@ -56,7 +56,7 @@ _QUERYSETS: dict[Hashable, models.QuerySet] = {}
 # Reads compiled once from those querysets: of one resource by id (SCIMModelViewSet.fetch_object), and of
 # the first page of a filter shape (get_prepared_page). Apart, so that clients' filters never evict the reads.
 _PREPARED_READS: dict[Hashable, PreparedLookup] = {}
-_PREPARED_PAGES: dict[Hashable, PreparedQuerySet] = {}
+_PREPARED_PAGES: dict[Hashable, PreparedQuerySet | bool] = {}
 MAX_CACHED_QUERYSETS = 256
 LIBRARY_MODULES = (__name__, "rest_framework.generics")
 QUERYSET_BUILDERS = (
@@ -384,15 +384,18 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
             return None
         signature, values = shape
 
-        def build(count: int) -> PreparedQuerySet:
+        def build(count: int) -> PreparedQuerySet | bool:
             markers = string_markers(len(values))
-            return PreparedQuerySet(unfiltered.filter(q_with_values(condition, markers))[:count], markers)
+            try:
+                return PreparedQuerySet(unfiltered.filter(q_with_values(condition, markers))[:count], markers)
+            except (DjangoValidationError, FieldError, TypeError, ValueError):
+                return False  # a field that does not take any string: this shape compiles every time
 
         def page(offset: int, count: int) -> list[models.Model] | None:
             if offset:  # the first page only (lookups): every later one would be SQL of its own to keep
                 return None
             prepared = remember_prepared(_PREPARED_PAGES, (*key, "read", signature, count), lambda: build(count))
-            return prepared.rows(values)
+            return prepared.rows(values) if prepared else None
 
         return page
 
