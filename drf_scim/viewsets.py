@@ -335,9 +335,10 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
             queryset = self.get_queryset()  # built once: it holds the expressions already
             key = self.get_queryset_cache_key()
             if key is not None and set(names) <= set(queryset.query.annotations):
-                rows = queryset.prefetch_related(None).values(*names)
                 prepared = remember_prepared(
-                    _PREPARED_READS, (*key, "refresh", tuple(names)), lambda: PreparedLookup(rows, "pk")
+                    _PREPARED_READS,
+                    (*key, "refresh", tuple(names)),
+                    lambda: PreparedLookup(queryset.prefetch_related(None).values(*names), "pk"),
                 )
                 try:
                     row = prepared.get(instance.pk)
