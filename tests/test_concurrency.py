@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
-from django.db import connection, connections
+from django.contrib.auth import get_user_model
+from django.db import connection, connections, transaction
+from django.db.models import F
 
-from tests.helpers import BASE, user_body
+from drf_scim.constants import PATCH_OP_SCHEMA
+from drf_scim.models import SCIMGroup
+from tests.helpers import BASE, group_body, user_body
 
 
 @pytest.mark.django_db(transaction=True)
@@ -39,23 +44,10 @@ def test_concurrent_creates_of_one_user_name_yield_one_201(make_token):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_patch_that_waited_for_the_lock_shows_the_members_of_the_version_it_wrote(make_token):
+def test_a_patch_that_waited_for_the_lock_shows_the_members_of_the_version_it_wrote(api):
     """The members in a PATCH response are read after the write, not with the row lock the PATCH waited for."""
     if connection.vendor != "postgresql":
         pytest.skip("SQLite serialises writers; the race needs PostgreSQL")
-    import time
-
-    from django.contrib.auth import get_user_model
-    from django.db import transaction
-    from django.db.models import F
-
-    from drf_scim.constants import PATCH_OP_SCHEMA
-    from drf_scim.models import SCIMGroup
-    from tests.conftest import SCIMClient
-    from tests.helpers import group_body
-
-    api = SCIMClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {make_token()}")
     a = api.post(f"{BASE}/Users", user_body("a@example.com")).body
     b = api.post(f"{BASE}/Users", user_body("b@example.com")).body
     group = api.post(f"{BASE}/Groups", group_body("Guides", [a["id"]])).body

@@ -162,11 +162,9 @@ class TestHostileBodies:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_statement_timeout_is_a_503_and_the_service_recovers(make_token):
+def test_statement_timeout_is_a_503_and_the_service_recovers(api):
     if connection.vendor != "postgresql":
         pytest.skip("statement timeouts are PostgreSQL's")
-    api = SCIMClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {make_token()}")
     assert api.post(f"{BASE}/Users", user_body()).status_code == 201
     settings_dict = connection.settings_dict
     locker = psycopg.connect(dbname=settings_dict["NAME"], host=settings_dict["HOST"] or None, autocommit=False)
