@@ -115,12 +115,29 @@ class TestHowPagesAreRead:
         assert (body["totalResults"], body["Resources"]) == (7, [])
 
     def test_a_deep_page_costs_what_the_first_costs(self, api, seven_users, django_assert_num_queries):
-        with django_assert_num_queries(3):  # token, COUNT of the SCIM rows, page (with the groups)
+        with django_assert_num_queries(3):  # token, the page's keys, its rows with the number of keys after it
             first = page(api, "?count=2")
         with django_assert_num_queries(3):
             deep = page(api, "?startIndex=6&count=2")
         assert [user["id"] for user in first["Resources"] + deep["Resources"]] == seven_users[:2] + seven_users[5:]
         assert first["totalResults"] == deep["totalResults"] == 7
+
+    @pytest.mark.parametrize(
+        ("query", "total", "shown"),
+        [
+            ("?startIndex=3&count=2", 7, 2),  # keys follow the page: counted with its rows
+            ("?startIndex=6&count=2", 7, 2),  # a full page that ends the list: none follow
+            ("?startIndex=7&count=2", 7, 1),  # a short page ends the list: nothing to count
+            ("?startIndex=8&count=2", 7, 0),  # past the end: a COUNT instead of the rows
+            ("?startIndex=1&count=7", 7, 7),
+        ],
+    )
+    def test_an_unfiltered_total_is_the_offset_the_page_and_what_follows(
+        self, api, seven_users, django_assert_num_queries, query, total, shown
+    ):
+        with django_assert_num_queries(3):
+            body = page(api, query)
+        assert (body["totalResults"], body["itemsPerPage"], len(body["Resources"])) == (total, shown, shown)
 
     @override_settings(DRF_SCIM={"SOFT_DELETE_USERS": True})
     def test_soft_deleted_users_are_neither_counted_nor_paged(self, api, seven_users):
