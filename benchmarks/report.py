@@ -77,7 +77,9 @@ def target_lines(report: dict[str, Any]) -> list[str]:
     by_name = {workload["name"]: workload for workload in report["workloads"]}
     lines = []
     for name, measure, least in TARGETS:
-        workload = by_name[name]
+        workload = by_name.get(name)
+        if workload is None:  # a run of some workloads only (run.py --workloads)
+            continue
         value = workload[measure]
         if measure == "speedup":
             wanted, got = f"at least {least:g}x django-scim2", f"{value:,.1f}x"

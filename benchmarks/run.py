@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from driver import WORKLOADS, Dataset, Measurement, Request, Server, measure, query_counts
-from report import update_readme, write_chart, write_table
+from report import target_lines, update_readme, write_chart, write_table
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -74,7 +74,9 @@ def manage(site: dict[str, Any], *args: str) -> str:
 
 
 def prepare(name: str, site: dict[str, Any], options: argparse.Namespace) -> str:
-    """A fresh, migrated and seeded database; returns a bearer token for the site."""
+    """A fresh, migrated and seeded database (or, with --reuse, the last run's); returns a bearer token."""
+    if options.reuse:
+        return token(name, site)
     subprocess.run(["dropdb", "--if-exists", site["database"]], check=True)
     subprocess.run(["createdb", site["database"]], check=True)
     manage(site, "migrate", "--noinput", "-v0")
@@ -84,6 +86,10 @@ def prepare(name: str, site: dict[str, Any], options: argparse.Namespace) -> str
     manage(site, seed, *sizes)
     log(f"{name}: seeded in {time.perf_counter() - started:.1f} s")
     manage(site, "shell", "-c", "from django.db import connection; connection.cursor().execute('VACUUM ANALYZE')")
+    return token(name, site)
+
+
+def token(name: str, site: dict[str, Any]) -> str:
     if name == "drf_scim":
         return manage(site, "scim_token", "--client", "benchmark", "--expires-days", "1").strip().splitlines()[-1]
     return manage(site, "ref_token").strip().splitlines()[-1]
@@ -132,9 +138,13 @@ def machine() -> dict[str, Any]:
     }
 
 
+def chosen(options: argparse.Namespace) -> dict[str, tuple[str, Any]]:
+    return {name: workload for name, workload in WORKLOADS.items() if name in options.workloads}
+
+
 def run(options: argparse.Namespace) -> dict[str, Any]:
     tokens = {name: prepare(name, site, options) for name, site in SITES.items()}
-    results: dict[str, dict[str, Measurement]] = {name: {} for name in WORKLOADS}
+    results: dict[str, dict[str, Measurement]] = {name: {} for name in chosen(options)}
     with ExitStack() as stack:
         servers: dict[str, Server] = {}
         for name, site in SITES.items():
@@ -150,7 +160,7 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
             log(f"{name}: ids discovered in {time.perf_counter() - started:.1f} s")
         data["floor"] = data["drf_scim"]
         run_id = time.strftime("%H%M%S")
-        for workload, (label, requests) in WORKLOADS.items():
+        for workload, (label, requests) in chosen(options).items():
             for name in [*SITES, *(["floor"] if workload in FLOOR_WORKLOADS else [])]:
                 server = servers[name]
                 measure(server, requests(data[name], f"{run_id}w"), options.warmup, options.concurrency)
@@ -189,7 +199,7 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
                     else None
                 ),
             }
-            for workload, (label, _) in WORKLOADS.items()
+            for workload, (label, _) in chosen(options).items()
         ],
     }
 
@@ -204,15 +214,32 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per workload and site")
     parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each measurement")
     parser.add_argument("--adds", type=int, default=5000, help="users available to add to the big group")
-    parser.add_argument("--output", type=Path, default=RESULTS, help="where results.json, .md and chart.png go")
+    parser.add_argument(
+        "--output", type=Path,
+        help=f"where results.json, .md and chart.png go (default: {RESULTS.relative_to(ROOT)} for a whole run)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--workloads", type=lambda text: text.split(","), default=list(WORKLOADS),
+        help=f"comma-separated, of {','.join(WORKLOADS)} (a subset is reported, never written to the README)",
+    )  # fmt: skip
+    parser.add_argument("--reuse", action="store_true", help="measure the last run's databases as they are (no seed)")
     options = parser.parse_args()
+    unknown = set(options.workloads) - set(WORKLOADS)
+    if unknown:
+        parser.error(f"unknown workloads: {', '.join(sorted(unknown))}")
+    whole = options.workloads == list(WORKLOADS) and not options.reuse
+    output = options.output or (RESULTS if whole else None)
     report = run(options)
-    options.output.mkdir(parents=True, exist_ok=True)
-    (options.output / "results.json").write_text(json.dumps(report, indent=2) + "\n")
-    write_table(report, options.output / "results.md")
-    write_chart(report, options.output / "chart.png")
-    log(f"Wrote {options.output}/results.json, results.md and chart.png")
-    if options.output.resolve() == RESULTS:
+    for line in target_lines(report):
+        log(line)
+    if output is None:
+        return  # a partial run is a measurement for its console, not the results of record
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "results.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_table(report, output / "results.md")
+    write_chart(report, output / "chart.png")
+    log(f"Wrote {output}/results.json, results.md and chart.png")
+    if whole and output.resolve() == RESULTS:
         update_readme(report, ROOT / "README.rst", "benchmarks/results/chart.png")
         log("Updated the results in README.rst")
 

@@ -7,6 +7,7 @@ from collections import Counter
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connections
+from django.db.models.sql import Query
 from django.db.models.sql.compiler import SQLCompiler
 
 from drf_scim.prepared import PreparedLookup
@@ -114,6 +115,26 @@ def test_lookups_by_user_name_compile_the_sql_once_and_find_each_user(api, creat
     assert names(api.get(f'{BASE}/Users?filter=username EQ "user2@example.com"')) == ["user2@example.com"]
     assert names(api.get(f'{BASE}/Users?filter=userName eq "nobody@example.com"')) == []
     assert compiled["User"] == 0, compiled
+
+
+def test_a_prepared_lookup_never_builds_the_filter_into_a_query(api, create_user, monkeypatch):
+    for n in range(3):
+        create_user(f"user{n}@example.com")
+    assert names(api.get(f'{BASE}/Users?filter=userName eq "user0@example.com"')) == ["user0@example.com"]
+    built = Counter()
+    add_q = Query.add_q
+
+    def counting(self, q_object, *args, **kwargs):
+        built[self.model.__name__] += 1
+        return add_q(self, q_object, *args, **kwargs)
+
+    monkeypatch.setattr(Query, "add_q", counting)
+    assert names(api.get(f'{BASE}/Users?filter=userName eq "user1@example.com"')) == ["user1@example.com"]
+    assert built["User"] == 0, built
+    # A later page is no lookup: it builds the query and finds the same rows as ever.
+    response = api.get(f'{BASE}/Users?filter=userName sw "user"&startIndex=2&count=1')
+    assert names(response) == ["user1@example.com"] and response.body["totalResults"] == 3
+    assert built["User"] > 0
 
 
 def test_every_value_of_a_prepared_filter_goes_to_its_place(api, create_user):
