@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -661,6 +662,73 @@ def parses_or_fails_cleanly(parse, text: str) -> None:
 def test_any_text_gives_a_node_or_a_syntax_error(text):
     parses_or_fails_cleanly(parse_filter, text)
     parses_or_fails_cleanly(parse_path, text)
+
+
+# --- Shapes: each shape of filter is parsed once --------------------------------------------------------------
+
+
+def outcome(parse, text: str) -> object:
+    try:
+        return parse(text)
+    except FilterSyntaxError as exc:
+        return ("error", str(exc), exc.position)
+
+
+@settings(max_examples=400, derandomize=True, deadline=None)
+@given(st.one_of(token_soup, mutated_filters(), filters.map(lambda node: render(node, False))))
+def test_a_text_parses_through_its_shape_as_it_parses_alone(monkeypatch_shapes, text):
+    for parse in (parse_filter, parse_path):
+        shaped = outcome(parse, text)
+        with monkeypatch_shapes():
+            alone = outcome(parse, text)
+        assert shaped == alone, text
+
+
+def test_texts_of_one_shape_keep_their_own_values():
+    first = parse_filter('userName eq "a@example.com" or emails[value co "\\"q\\""]')
+    second = parse_filter('userName eq "B\\u00e9" or emails[value co "%_"]')
+    assert first == Or(
+        Comparison(p("userName"), "eq", "a@example.com"), ValueFilter(p("emails"), Comparison(p("value"), "co", '"q"'))
+    )
+    assert second == Or(
+        Comparison(p("userName"), "eq", "Bé"), ValueFilter(p("emails"), Comparison(p("value"), "co", "%_"))
+    )
+    assert parse_path('members[value eq "1"]').filter == Comparison(p("value"), "eq", "1")
+    assert parse_path('members[value eq "2"]').filter == Comparison(p("value"), "eq", "2")
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ('userName eq "\\x"', "Invalid escape sequence"),
+        ('userName eq "\\ud800"', "Unpaired surrogate"),
+        ('userName eq "a" and "b"', "at position 20"),
+        ('userName eq "a" and title eq "b', "Unterminated string literal at position 29"),
+    ],
+)
+def test_a_text_whose_shape_does_not_parse_reports_its_own_error(text, fragment):
+    parse_filter('userName eq "warm" and title eq "up"')  # the shape of some of them, parsed already
+    with pytest.raises(FilterSyntaxError, match=re.escape(fragment)):
+        parse_filter(text)
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_shapes():
+    """A context in which texts are parsed alone, as if no shape had been seen."""
+    from contextlib import contextmanager
+
+    from drf_scim.filters import grammar
+
+    @contextmanager
+    def alone():
+        original = grammar._parse_shape
+        grammar._parse_shape = lambda element, text: element.parse_string(text)[0]
+        try:
+            yield
+        finally:
+            grammar._parse_shape = original
+
+    return alone
 
 
 # --- Purity ----------------------------------------------------------------------------------------------------

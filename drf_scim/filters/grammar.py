@@ -9,6 +9,8 @@ than ``and``, which binds tighter than ``or``.
 The grammar does not enable packrat parsing (a process-wide pyparsing switch) and does not need it: each
 alternative is decided within a token or two. Precedence is resolved in parse actions over flat operand lists,
 so pyparsing only recurses for parentheses and brackets, whose depth a cheap scan checks before parsing.
+pyparsing sees each shape of text once (its string literals replaced by placeholders, :func:`_parse_shape`):
+``userName eq "..."`` lookups differ in their strings only, and then cost a regex and a dictionary lookup.
 """
 
 from __future__ import annotations
@@ -333,6 +335,76 @@ def _check_depth(text: str, kind: str, max_depth: int) -> None:
             raise _error(f"The {kind} is nested too deeply (the limit is {max_depth} levels)", text, match.start())
 
 
+# --- Shapes: a filter parsed once per shape, whatever its strings -------------------------------------------------
+
+# A well-formed string literal, as _VALUE reads one. Outside literals a filter has no '"'.
+_STRING_LITERAL = re.compile(r'"(?:[^"\\\x00-\x1f]|\\[\s\S])*"')
+_HOLE = "\x00"  # a placeholder's value starts with it; no literal of a shape holds anything else
+_SHAPES: dict[tuple[int, str], Any] = {}
+MAX_SHAPES = 512
+
+
+def _shape_of(text: str) -> tuple[str, list[str]] | None:
+    """``text`` with its string literals replaced by numbered placeholders, and their values in order.
+    None when a literal is not a valid string (then parsing the text itself reports where)."""
+    values: list[str] = []
+
+    def hole(match: re.Match) -> str:
+        try:
+            value = json.loads(match.group())
+        except ValueError:
+            raise _NotAShape from None
+        if _SURROGATE.search(value):
+            raise _NotAShape
+        values.append(value)
+        return f'"\\u0000{len(values) - 1}"'
+
+    try:
+        return _STRING_LITERAL.sub(hole, text), values
+    except _NotAShape:
+        return None
+
+
+class _NotAShape(Exception):
+    pass
+
+
+def _with_values(node: Any, values: list[str]) -> Any:
+    """The tree parsed from a shape, with each placeholder replaced by its value."""
+    if isinstance(node, Comparison):
+        value = node.value
+        if isinstance(value, str) and value.startswith(_HOLE):
+            return Comparison(node.path, node.operator, values[int(value[1:])])
+        return node
+    if isinstance(node, (And, Or)):
+        return type(node)(_with_values(node.left, values), _with_values(node.right, values))
+    if isinstance(node, Not):
+        return Not(_with_values(node.operand, values))
+    if isinstance(node, ValueFilter):
+        return ValueFilter(node.path, _with_values(node.filter, values))
+    if isinstance(node, PatchPath) and node.filter is not None:
+        return PatchPath(node.path, _with_values(node.filter, values), node.sub_attribute)
+    return node  # Present, PatchPath without a filter
+
+
+def _parse_shape(element: pp.ParserElement, text: str) -> Any:
+    """``element.parse_string(text)[0]``, parsing each shape of text once: filters differ in their strings
+    (``userName eq "..."``) far more than in their shapes, and pyparsing costs more than the rest of a lookup's
+    filtering. A text that does not parse as its shape is parsed as itself, for its error."""
+    shape = _shape_of(text)
+    if shape is None:
+        return element.parse_string(text)[0]
+    template, values = shape
+    key = (id(element), template)
+    tree = _SHAPES.get(key)
+    if tree is None:
+        tree = element.parse_string(template)[0]  # raises for a text that does not parse either
+        if len(_SHAPES) >= MAX_SHAPES:
+            _SHAPES.clear()
+        _SHAPES[key] = tree
+    return _with_values(tree, values)
+
+
 def _parse(element: pp.ParserElement, text: object, kind: str, max_length: int, max_depth: int) -> Any:
     if not isinstance(text, str):
         raise FilterSyntaxError(f"The {kind} must be a string, not {type(text).__name__}")
@@ -342,7 +414,10 @@ def _parse(element: pp.ParserElement, text: object, kind: str, max_length: int, 
         raise FilterSyntaxError(f"The {kind} is empty", 0)
     _check_depth(text, kind, max_depth)
     try:
-        return element.parse_string(text)[0]
+        try:
+            return _parse_shape(element, text)
+        except pp.ParseBaseException:
+            return element.parse_string(text)[0]  # the error, with positions in the text as sent
     except pp.ParseBaseException as exc:
         message = exc.msg[:1].upper() + exc.msg[1:]
         raise _error(message, text, exc.loc) from None
