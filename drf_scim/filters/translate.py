@@ -457,22 +457,25 @@ class AttributeMap:
         self.extensions = {urn.lower(): urn for urn in serializer.get_schema_urns()[1:]}
 
     def resolve(self, path: AttributePath) -> Target:
-        fields = self.serializer.fields
+        serializer = self.serializer
+        fields = serializer.field_declarations()  # looked up here; only the field found is bound
+        bind = serializer.bound_field
         schema = path.schema.lower() if path.schema else None
-        if schema is not None and schema != self.serializer.Meta.schema.lower():
+        if schema is not None and schema != serializer.Meta.schema.lower():
             urn = self.extensions.get(schema)
             if urn is None:
                 raise UnknownAttribute(f"Unknown schema {path.schema!r} in filter.")
-            fields = fields[urn].fields
+            fields = bind(urn).fields
+            bind = fields.__getitem__
         elif path.attribute.lower() == "schemas":
-            return SchemasTarget(self.serializer)
+            return SchemasTarget(serializer)
         elif path.attribute.lower() in self.declared:
             return self.declared_target(*self.declared[path.attribute.lower()], fields)
         found = _find({k: v for k, v in fields.items() if k.lower() not in self.extensions}, path.attribute)
         if found is None:
             raise UnknownAttribute(f"Unknown attribute {str(path)!r} in filter.")
-        name, field = found
-        return self.target_for(name, field)
+        name = found[0]
+        return self.target_for(name, bind(name))
 
     def target_for(self, name: str, field: serializers.Field) -> Target:
         hook = getattr(self.serializer, "get_filter_target", None)
