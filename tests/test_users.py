@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
 import pytest
@@ -419,6 +420,16 @@ class TestRead:
     def test_users_created_outside_scim_are_not_resources(self, api):
         User.objects.create(username="local-admin")
         assert api.get(f"{BASE}/Users").body["totalResults"] == 0
+
+    def test_meta_times_are_utc_xsd_datetimes_whatever_the_host_formats(self, api, create_user):
+        user = create_user()
+        row = SCIMUser.objects.get(scim_id=user["id"])
+        rest_framework = {"DATETIME_FORMAT": "%d/%m/%Y %H:%M"}
+        with override_settings(TIME_ZONE="Europe/Paris", REST_FRAMEWORK=rest_framework):
+            meta = api.get(f"{BASE}/Users/{user['id']}").body["meta"]
+        assert meta["created"] == row.created.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z")
+        assert meta["lastModified"].endswith("Z")
+        assert datetime.datetime.fromisoformat(meta["lastModified"]) == row.last_modified
 
     def test_base_url_setting_builds_locations(self, api, create_user):
         with override_settings(DRF_SCIM={"BASE_URL": "https://scim.example.com/v2/"}):
