@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +28,16 @@ class CountOf(Subquery):
 
     template = "(SELECT COUNT(*) FROM (%(subquery)s) counted)"
     output_field = models.BigIntegerField()
+
+
+def keys_after(keys: models.QuerySet, page: Sequence[Any]) -> models.QuerySet:
+    """The keys that follow ``page`` (a slice of ``keys``, a list's primary keys in order)."""
+    return keys.filter(**{f"{keys.query.values_select[0]}__gt": page[-1]}).order_by()
+
+
+def rows_of_keys(queryset: models.QuerySet, keys: models.QuerySet, page: Sequence[Any]) -> models.QuerySet:
+    """The rows of ``page``, each annotated with the number of keys after it (``SCIMPagination.page_by_keys``)."""
+    return queryset.filter(pk__in=page).annotate(**{KEYS_AFTER: CountOf(keys_after(keys, page))})
 
 
 def list_response(resources: list[Any], total: int, start_index: int = 1) -> dict[str, Any]:
@@ -94,7 +105,7 @@ class SCIMPagination(BasePagination):
         offset = self.start_index - 1
         keys = getattr(view, "resource_keys", None)
         if keys is not None:
-            return self.page_by_keys(queryset, keys, offset)
+            return self.page_by_keys(queryset, keys, offset, view)
         rows = self.read_page(queryset, offset, view)
         if self.count and len(rows) < self.count and (rows or offset == 0):
             self.total = offset + len(rows)  # the page holds the end of the list: no COUNT needed
@@ -110,7 +121,9 @@ class SCIMPagination(BasePagination):
         rows = prepared(offset, self.count) if prepared is not None else None
         return list(queryset[offset : offset + self.count]) if rows is None else rows
 
-    def page_by_keys(self, queryset: models.QuerySet, keys: models.QuerySet, offset: int) -> list[Any]:
+    def page_by_keys(
+        self, queryset: models.QuerySet, keys: models.QuerySet, offset: int, view: Any = None
+    ) -> list[Any]:
         """The page of an unfiltered list, from ``keys`` (the primary keys in list order, read from the SCIM
         rows' index alone): the page's keys, then its rows together with the number of keys after it.
 
@@ -125,14 +138,14 @@ class SCIMPagination(BasePagination):
         if not page:  # an empty list, or a startIndex past its end
             self.total = keys.count() if offset else 0
             return []
-        rows = queryset.filter(pk__in=page)
         if len(page) < self.count:  # the page holds the end of the list
             self.total = offset + len(page)
-            return list(rows)
-        name = keys.query.values_select[0]
-        after = keys.filter(**{f"{name}__gt": page[-1]}).order_by()
-        rows = list(rows.annotate(**{KEYS_AFTER: CountOf(after)}))
-        after_page = getattr(rows[0], KEYS_AFTER) if rows else after.count()  # rows deleted since: count
+            return list(queryset.filter(pk__in=page))
+        prepared = getattr(view, "prepared_rows_of_keys", None)
+        rows = prepared(page) if prepared is not None else None
+        if rows is None:
+            rows = list(rows_of_keys(queryset, keys, page))
+        after_page = getattr(rows[0], KEYS_AFTER) if rows else keys_after(keys, page).count()  # rows deleted since
         self.total = offset + len(page) + after_page
         return rows
 

@@ -162,8 +162,8 @@ def marker_for(field: models.Field) -> Any:
     """A value of ``field``'s type that no request names; None for types without one."""
     if isinstance(field, models.UUIDField):
         return uuid.uuid4()
-    if isinstance(field, models.IntegerField):  # negative, and within 32 bits
-        return -(10**9 + uuid.uuid4().int % 10**9)
+    if isinstance(field, models.IntegerField):
+        return integer_markers(1)[0]
     if isinstance(field, (models.CharField, models.TextField)):
         return string_markers(1)[0]
     return None
@@ -245,6 +245,12 @@ def _hashable(value: Any) -> bool:
     except TypeError:
         return False
     return True
+
+
+def integer_markers(count: int) -> list[int]:
+    """Distinct integers no key takes (negative, and within 32 bits)."""
+    start = -(10**9 + uuid.uuid4().int % 10**9)
+    return [start - index for index in range(count)]
 
 
 def string_markers(count: int) -> list[str]:

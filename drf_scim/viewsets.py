@@ -29,9 +29,17 @@ from . import signals
 from .exceptions import InvalidSyntax, InvalidValue, PreconditionFailed, Uniqueness, flatten_detail
 from .filters.translate import FilterTranslator
 from .models import SCIMUser
+from .pagination import rows_of_keys
 from .params import scim_params, search_params
 from .patch import RelationChange, apply_operations, parse_operations
-from .prepared import PreparedLookup, PreparedQuerySet, q_shape, q_with_values, string_markers
+from .prepared import (
+    PreparedLookup,
+    PreparedQuerySet,
+    integer_markers,
+    q_shape,
+    q_with_values,
+    string_markers,
+)
 from .projection import Projection
 from .reverse import resource_location
 from .serializers.relations import RelatedResourcesAttribute
@@ -362,6 +370,7 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         # No backend filtered or sorted: paging may count and skip the SCIM rows alone (pagination.py).
         self.resource_keys = self.get_resource_keys() if queryset is unfiltered else None
         self.prepared_page = self.get_prepared_page(unfiltered, queryset)
+        self.prepared_rows_of_keys = self.get_prepared_rows_of_keys(unfiltered, self.resource_keys)
         page = self.paginate_queryset(queryset)
         serializer = self.get_serializer(page, many=True)
         return self.get_paginated_response(serializer.data)
@@ -399,6 +408,28 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
             return prepared.rows(values) if prepared else None
 
         return page
+
+    def get_prepared_rows_of_keys(
+        self, unfiltered: models.QuerySet, keys: models.QuerySet | None
+    ) -> Callable[[list[Any]], list[models.Model] | None] | None:
+        """How the paginator may read the rows of a full page of ``keys`` (``rows_of_keys``) with SQL compiled
+        once per page size: identity providers read whole lists in pages of 100."""
+        key = self.get_queryset_cache_key()
+        if keys is None or key is None:
+            return None
+
+        def build(count: int) -> PreparedQuerySet | bool:
+            markers = integer_markers(count)
+            try:
+                return PreparedQuerySet(rows_of_keys(unfiltered, keys, markers), markers)
+            except (DjangoValidationError, FieldError, TypeError, ValueError):
+                return False  # keys that are no integers: these pages compile every time
+
+        def rows(page: list[Any]) -> list[models.Model] | None:
+            prepared = remember_prepared(_PREPARED_PAGES, (*key, "keys", len(page)), lambda: build(len(page)))
+            return prepared.rows(page) if prepared else None
+
+        return rows
 
     @action(detail=False, methods=["post"], url_path=r"\.search", url_name="search")
     def search(self, request: Any, *args: Any, **kwargs: Any) -> Response:

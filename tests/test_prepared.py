@@ -137,6 +137,19 @@ def test_a_prepared_lookup_never_builds_the_filter_into_a_query(api, create_user
     assert built["User"] > 0
 
 
+def test_full_pages_of_a_list_compile_their_rows_sql_once(api, create_user, compiled):
+    ids = [create_user(f"user{n}@example.com")["id"] for n in range(7)]
+    assert [user["id"] for user in api.get(f"{BASE}/Users?count=2").body["Resources"]] == ids[:2]
+    compiled.clear()
+    for start in (3, 5, 2):
+        body = api.get(f"{BASE}/Users?startIndex={start}&count=2").body
+        assert [user["id"] for user in body["Resources"]] == ids[start - 1 : start + 1]
+        assert body["totalResults"] == 7
+    assert compiled["User"] == 0, compiled  # the keys (SCIMUser rows) are sliced anew for each page
+    body = api.get(f"{BASE}/Users?startIndex=7&count=2").body  # a short page: rows of their own
+    assert ([user["id"] for user in body["Resources"]], body["totalResults"]) == (ids[6:], 7)
+
+
 def test_every_value_of_a_prepared_filter_goes_to_its_place(api, create_user):
     for n in range(4):
         create_user(f"user{n}@example.com", externalId=f"EXT-{n}", displayName=f"User {n}")
