@@ -126,6 +126,11 @@ class BooleanAttribute(AttributeMixin, serializers.BooleanField):
             return data.strip().lower() == "true"
         self.fail("invalid")
 
+    def to_representation(self, value: Any) -> bool | None:
+        if value is True or value is False:  # what a model's BooleanField holds: DRF's lookups skipped
+            return value
+        return super().to_representation(value)
+
 
 class IntegerAttribute(AttributeMixin, serializers.IntegerField):
     """A SCIM integer: a JSON number without a fractional part."""

@@ -85,6 +85,11 @@ class Projection:
             return False
         return not (self.excluded is not None and key in self.excluded and self.excluded[key] is None)
 
+    @property
+    def prunes(self) -> bool:
+        """Whether ``prune`` may change a value: only when the client named attributes."""
+        return self.attributes is not None or self.excluded is not None
+
     def names(self, path: list[str]) -> bool:
         """Whether ``attributes`` names this exact path (how returned=request sub-attributes are asked for)."""
         node: Any = self.attributes

@@ -30,7 +30,7 @@ from rest_framework.settings import api_settings
 from rest_framework.utils.serializer_helpers import BindingDict
 
 from ..exceptions import Mutability
-from ..fields import AttributeMixin, StringAttribute
+from ..fields import AttributeMixin, BooleanAttribute, StringAttribute
 from ..filters.translate import FoldedKeyTarget
 from ..models import SCIMResource, SCIMValue
 from ..projection import Projection
@@ -253,8 +253,10 @@ class SCIMSerializerMixin:
                     ret[field.field_name] = None
                 continue
             value = field.to_representation(attribute)
-            if _is_empty(value) and field.field_name not in render_empty:
-                continue
+            if (value is None or (not value and isinstance(value, (str, list, dict)))) and (
+                field.field_name not in render_empty
+            ):
+                continue  # unassigned (_is_empty), tested inline: this runs for every attribute of every resource
             ret[field.field_name] = value
         return ret
 
@@ -378,6 +380,7 @@ CONTEXT_FREE_REPRESENTATIONS = frozenset(
     {
         serializers.CharField.to_representation,
         serializers.BooleanField.to_representation,
+        BooleanAttribute.to_representation,
         serializers.IntegerField.to_representation,
         serializers.FloatField.to_representation,
         serializers.DateTimeField.to_representation,
@@ -413,7 +416,7 @@ def read_source(instance: Any, attrs: Iterable[str]) -> Any:
             if instance is _MISSING or instance is None:
                 return instance
             continue
-        if isinstance(instance, Mapping):
+        if not isinstance(instance, models.Model) and isinstance(instance, Mapping):  # models first: Mapping is slow
             instance = instance.get(attr, _MISSING)
         else:
             try:
@@ -896,7 +899,7 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
     def to_representation(self, instance: models.Model) -> dict[str, Any]:
         data = super().to_representation(instance)
         projection = self.get_projection()
-        if projection is not None:
+        if projection is not None and projection.prunes:
             pruned = {name: projection.prune(name, value) for name, value in data.items()}
             render_empty = self.get_render_empty()
             data = {name: value for name, value in pruned.items() if not _is_empty(value) or name in render_empty}
