@@ -623,25 +623,6 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
         """The ``attributes``/``excludedAttributes`` of the request, from the context."""
         return self.context.get("projection")
 
-    def field_declarations(self) -> Mapping[str, serializers.Field]:
-        """The fields as built once per ``get_fields_cache_key()``: shared and unbound, to look names and
-        options up, never to render, validate or change. ``fields`` when the serializer has no key."""
-        key = self.get_fields_cache_key()
-        prototypes = _FIELD_PROTOTYPES.get(key) if key is not None and "fields" not in self.__dict__ else None
-        return self.fields if prototypes is None else prototypes
-
-    def bound_field(self, name: str) -> serializers.Field:
-        """``fields[name]``, binding that one field alone while the others are unbound: a filter names an
-        attribute or two of the few dozen a resource has."""
-        prototypes = self.field_declarations()
-        if prototypes is self.__dict__.get("fields"):
-            return prototypes[name]
-        bound = self.__dict__.setdefault("_bound_fields", {})
-        field = bound.get(name)
-        if field is None:
-            field = bound[name] = _copy_field(prototypes[name], self)
-        return field
-
     @property
     def _readable_fields(self):
         projection = self.get_projection()
