@@ -20,6 +20,8 @@ from .filters.backends import SORT_KEY
 from .params import scim_params
 from .settings import scim_settings
 
+# Beyond the end of any list, and within the 64-bit OFFSET databases take: a larger startIndex means it.
+MAX_OFFSET = 2**62
 KEYS_AFTER = "scim_keys_after"  # annotated on a page's rows: how many keys follow the page (page_by_keys)
 
 
@@ -102,7 +104,7 @@ class SCIMPagination(BasePagination):
             self.cursor_page = CursorPage.fetch(queryset, request, cursor, self.count)
             return self.cursor_page.rows
         self.start_index = self.get_start_index(params)
-        offset = self.start_index - 1
+        offset = min(self.start_index - 1, MAX_OFFSET)
         keys = getattr(view, "resource_keys", None)
         if keys is not None:
             return self.page_by_keys(queryset, keys, offset, view)

@@ -56,6 +56,18 @@ class TestListResponse:
             body = page(api, f"?count={count}")
         assert (body["totalResults"], body["itemsPerPage"], body["Resources"]) == (7, 0, [])
 
+    @pytest.mark.parametrize(
+        "query",
+        ["", "&filter=userName%20sw%20%22user%22", "&sortBy=userName", "&sortBy=userName&sortOrder=descending"],
+    )
+    def test_a_start_index_beyond_any_database_offset_is_past_the_end(self, api, seven_users, query):
+        start = 10**20
+        body = page(api, f"?startIndex={start}&count=2{query}")
+        assert (body["totalResults"], body["startIndex"], body["Resources"]) == (7, start, [])
+        search = api.post(f"{BASE}/Users/.search", {"startIndex": start, "count": 2})
+        assert search.status_code == 200, search.body
+        assert (search.body["totalResults"], search.body["Resources"]) == (7, [])
+
     def test_start_index_past_the_end(self, api, seven_users):
         body = page(api, "?startIndex=50")
         assert (body["totalResults"], body["itemsPerPage"], body["startIndex"], body["Resources"]) == (7, 0, 50, [])
