@@ -500,7 +500,7 @@ class AttributeMap:
         """An attribute mapped to a model lookup by a django-filter filter of the view's ``filterset_class``."""
         found = _find(fields, name)
         if found is not None:
-            attribute = attribute_of(*found)
+            attribute = attribute_of(found[0], self.serializer.bound_field(found[0]))  # never a shared declaration
         else:
             attribute = Attribute(name, next((t for k, t in DJANGO_FILTER_TYPES if isinstance(declared, k)), STRING))
         path = declared.field_name
