@@ -317,7 +317,7 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
 
     def check_preconditions(self, request: Any, instance: models.Model) -> None:
         """If-Match (RFC 7644 §3.14): a write to another version than the client read is a 412."""
-        if_match = request.headers.get("If-Match")
+        if_match = request.META.get("HTTP_IF_MATCH")  # not request.headers, which copies every header
         if if_match and not etag_matches(if_match, self.get_resource_row(instance).etag):
             raise PreconditionFailed(
                 f"The resource is at version {self.get_resource_row(instance).etag}, not {if_match}; "
@@ -440,7 +440,7 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
     def retrieve(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         instance = self.get_object()
         etag = self.get_resource_row(instance).etag
-        if_none_match = request.headers.get("If-None-Match")
+        if_none_match = request.META.get("HTTP_IF_NONE_MATCH")
         if if_none_match and etag_matches(if_none_match, etag):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
         serializer = self.get_serializer(instance)
