@@ -40,9 +40,36 @@ class Measurement:
     p99_ms: float
     queries: int | None
     errors: list[str] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list, repr=False)  # seconds, sorted
+    query_counts: list[int] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def of(cls, latencies: list[float], seconds: float, query_counts: list[int], errors: list[str]) -> Measurement:
+        latencies = sorted(latencies)
+        return cls(
+            requests=len(latencies),
+            seconds=round(seconds, 3),
+            rps=round(len(latencies) / seconds, 2),
+            p50_ms=round(statistics.median(latencies) * 1000, 2),
+            p99_ms=round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 2),
+            queries=round(statistics.median(query_counts)) if query_counts else None,
+            errors=errors,
+            latencies=latencies,
+            query_counts=query_counts,
+        )
+
+    @classmethod
+    def combine(cls, parts: list[Measurement]) -> Measurement:
+        """One measurement of several slices of the same workload (``measure_interleaved``)."""
+        return cls.of(
+            [latency for part in parts for latency in part.latencies],
+            sum(part.seconds for part in parts),
+            [count for part in parts for count in part.query_counts],
+            [error for part in parts for error in part.errors][:5],
+        )
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {key: value for key, value in asdict(self).items() if key not in ("latencies", "query_counts")}
 
 
 class Server:
@@ -130,17 +157,22 @@ def measure(server: Server, requests: Iterator[Request], seconds: float, concurr
         thread.start()
     for thread in threads:
         thread.join()
-    elapsed = time.perf_counter() - started
-    latencies.sort()
-    return Measurement(
-        requests=len(latencies),
-        seconds=round(elapsed, 3),
-        rps=round(len(latencies) / elapsed, 2),
-        p50_ms=round(statistics.median(latencies) * 1000, 2),
-        p99_ms=round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 2),
-        queries=round(statistics.median(queries)) if queries else None,
-        errors=errors,
-    )
+    return Measurement.of(latencies, time.perf_counter() - started, queries, errors)
+
+
+def measure_interleaved(
+    streams: dict[str, tuple[Server, Iterator[Request]]], seconds: float, concurrency: int, rounds: int
+) -> dict[str, Measurement]:
+    """Measure several servers on the same workload in turns of ``seconds / rounds`` each, ``rounds`` times.
+
+    A machine whose speed drifts (a shared or throttled host) then slows every server alike, where
+    measuring one after the other would credit one with the fast minutes and another with the slow ones.
+    """
+    parts: dict[str, list[Measurement]] = {name: [] for name in streams}
+    for _ in range(rounds):
+        for name, (server, requests) in streams.items():
+            parts[name].append(measure(server, requests, seconds / rounds, concurrency))
+    return {name: Measurement.combine(measured) for name, measured in parts.items()}
 
 
 def cycle(items: list[Any]) -> Iterator[Any]:

@@ -32,7 +32,8 @@ def describe(report: dict[str, Any]) -> str:
         f"PostgreSQL {machine['postgresql']}, Python {machine['python']}, Django {machine['django']}; "
         f"{config['users']:,} users, {config['groups']:,} groups, a group of {config['big_group']:,} members; "
         f"gunicorn with {config['gunicorn_workers']} sync workers per site, {config['concurrency']} concurrent "
-        f"clients, {config['seconds_per_workload']:g} s per workload"
+        f"clients, {config['seconds_per_workload']:g} s per workload and site"
+        + (f", in {config['rounds']} turns taken in alternation" if config.get("rounds", 1) > 1 else "")
     )
 
 

@@ -21,7 +21,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from driver import WORKLOADS, Dataset, Measurement, Request, Server, measure, query_counts
+from driver import WORKLOADS, Dataset, Measurement, Request, Server, measure, measure_interleaved, query_counts
 from report import target_lines, update_readme, write_chart, write_table
 
 HERE = Path(__file__).resolve().parent
@@ -161,11 +161,12 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
         data["floor"] = data["drf_scim"]
         run_id = time.strftime("%H%M%S")
         for workload, (label, requests) in chosen(options).items():
-            for name in [*SITES, *(["floor"] if workload in FLOOR_WORKLOADS else [])]:
-                server = servers[name]
-                measure(server, requests(data[name], f"{run_id}w"), options.warmup, options.concurrency)
-                result = measure(server, requests(data[name], run_id), options.seconds, options.concurrency)
-                results[workload][name] = result
+            names = [*SITES, *(["floor"] if workload in FLOOR_WORKLOADS else [])]
+            for name in names:
+                measure(servers[name], requests(data[name], f"{run_id}w"), options.warmup, options.concurrency)
+            streams = {name: (servers[name], requests(data[name], run_id)) for name in names}
+            results[workload] = measure_interleaved(streams, options.seconds, options.concurrency, options.rounds)
+            for name, result in results[workload].items():
                 log(
                     f"{label:<34} {name:<13} {result.rps:>9.1f} req/s  p50 {result.p50_ms:>8.1f} ms  "
                     f"p99 {result.p99_ms:>8.1f} ms  {result.queries} queries  {result.requests} requests"
@@ -184,6 +185,7 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
             "gunicorn_workers": options.workers,
             "concurrency": options.concurrency,
             "seconds_per_workload": options.seconds,
+            "rounds": options.rounds,
         },
         "query_independence": independence["drf_scim"],
         "peer_query_independence": independence["django-scim2"],
@@ -212,6 +214,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers of each site")
     parser.add_argument("--concurrency", type=int, default=4, help="concurrent clients of the driver")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per workload and site")
+    parser.add_argument(
+        "--rounds", type=int, default=5,
+        help="the sites of a workload take turns this many times (each for seconds/rounds), so drift hits all alike",
+    )  # fmt: skip
     parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each measurement")
     parser.add_argument("--adds", type=int, default=5000, help="users available to add to the big group")
     parser.add_argument(

@@ -67,6 +67,27 @@ def test_the_driver_reports_errors_instead_of_hiding_them(live_scim):
     assert result.errors and "-> 404" in result.errors[0]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_interleaved_sites_take_turns_and_their_slices_add_up(live_scim):
+    data = driver.Dataset.discover(live_scim, users=30, groups=2, big=12, samples=5, adds=4)
+    streams = {"get": (live_scim, driver.get_user(data, "t")), "lookup": (live_scim, driver.lookup(data, "t"))}
+    results = driver.measure_interleaved(streams, seconds=0.4, concurrency=1, rounds=2)
+    for name, result in results.items():
+        assert result.errors == [], name
+        assert result.requests == len(result.latencies) >= 2
+        assert result.rps == round(result.requests / result.seconds, 2)
+        assert set(result.as_dict()) == {"requests", "seconds", "rps", "p50_ms", "p99_ms", "queries", "errors"}
+
+
+def test_slices_combine_into_one_measurement():
+    fast = driver.Measurement.of([0.001] * 90, 1.0, [1] * 90, [])
+    slow = driver.Measurement.of([0.010] * 10, 1.0, [3] * 10, ["GET /x -> 500"])
+    combined = driver.Measurement.combine([fast, slow])
+    assert (combined.requests, combined.seconds, combined.rps) == (100, 2.0, 50.0)
+    assert (combined.p50_ms, combined.p99_ms, combined.queries) == (1.0, 10.0, 1)
+    assert combined.errors == ["GET /x -> 500"]
+
+
 def sample_report() -> dict:
     def result(rps: float, queries: int) -> dict:
         return {"requests": 100, "seconds": 10, "rps": rps, "p50_ms": 5.0, "p99_ms": 9.0, "queries": queries}
