@@ -8,7 +8,7 @@ A request goes: authentication and scopes (``SCIMViewMixin``) -> ``get_queryset`
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -91,6 +91,27 @@ def remember_prepared(cache: dict[Hashable, Any], key: Hashable, build: Callable
             cache.clear()
         prepared = cache[key] = build()
     return prepared
+
+
+def read_prepared(
+    key: Hashable,
+    build: Callable[[Sequence[Any]], models.QuerySet],
+    markers: Callable[[], Sequence[Any]],
+    values: Sequence[Any],
+) -> list[models.Model] | None:
+    """The rows of ``build(markers())`` for ``values`` in the markers' places, with SQL compiled once per
+    ``key`` (a page of a list, ``_PREPARED_PAGES``); None when that queryset cannot be prepared (a field
+    that takes no such marker), and then it compiles every time."""
+
+    def prepare() -> PreparedQuerySet | bool:
+        chosen = markers()
+        try:
+            return PreparedQuerySet(build(chosen), chosen)
+        except (DjangoValidationError, FieldError, TypeError, ValueError):
+            return False
+
+    prepared = remember_prepared(_PREPARED_PAGES, key, prepare)
+    return prepared.rows(values) if prepared else None
 
 
 setting_changed.connect(clear_queryset_cache)
@@ -394,18 +415,15 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
             return None
         signature, values = shape
 
-        def build(count: int) -> PreparedQuerySet | bool:
-            markers = string_markers(len(values))
-            try:
-                return PreparedQuerySet(unfiltered.filter(q_with_values(condition, markers))[:count], markers)
-            except (DjangoValidationError, FieldError, TypeError, ValueError):
-                return False  # a field that does not take any string: this shape compiles every time
-
         def page(offset: int, count: int) -> list[models.Model] | None:
             if offset:  # the first page only (lookups): every later one would be SQL of its own to keep
                 return None
-            prepared = remember_prepared(_PREPARED_PAGES, (*key, "read", signature, count), lambda: build(count))
-            return prepared.rows(values) if prepared else None
+            return read_prepared(
+                (*key, "read", signature, count),
+                lambda markers: unfiltered.filter(q_with_values(condition, markers))[:count],
+                lambda: string_markers(len(values)),
+                values,
+            )
 
         return page
 
@@ -417,19 +435,12 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         key = self.get_queryset_cache_key()
         if keys is None or key is None:
             return None
-
-        def build(count: int) -> PreparedQuerySet | bool:
-            markers = integer_markers(count)
-            try:
-                return PreparedQuerySet(rows_of_keys(unfiltered, keys, markers), markers)
-            except (DjangoValidationError, FieldError, TypeError, ValueError):
-                return False  # keys that are no integers: these pages compile every time
-
-        def rows(page: list[Any]) -> list[models.Model] | None:
-            prepared = remember_prepared(_PREPARED_PAGES, (*key, "keys", len(page)), lambda: build(len(page)))
-            return prepared.rows(page) if prepared else None
-
-        return rows
+        return lambda page: read_prepared(
+            (*key, "keys", len(page)),
+            lambda markers: rows_of_keys(unfiltered, keys, markers),
+            lambda: integer_markers(len(page)),
+            page,
+        )
 
     @action(detail=False, methods=["post"], url_path=r"\.search", url_name="search")
     def search(self, request: Any, *args: Any, **kwargs: Any) -> Response:

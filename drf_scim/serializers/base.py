@@ -174,15 +174,12 @@ class SCIMSerializerMixin:
     def reading_fields(self) -> Mapping[str, serializers.Field]:
         """``fields`` as rendering needs them: the fields that render alone (``renders_alone``) are the
         built ones every serializer shares, so a serializer that only renders copies just the others."""
-        if "fields" in self.__dict__:
-            return self.fields
-        key = self.get_fields_cache_key()
-        prototypes = _FIELD_PROTOTYPES.get(key) if key is not None else None
-        if prototypes is None:
-            return self.fields
+        declarations = self.field_declarations()
+        if declarations is self.__dict__.get("fields"):
+            return declarations
         return {
             name: field if field.__dict__.get("_renders_alone") else _copy_field(field, self)
-            for name, field in prototypes.items()
+            for name, field in declarations.items()
         }
 
     def field_declarations(self) -> Mapping[str, serializers.Field]:
@@ -195,13 +192,13 @@ class SCIMSerializerMixin:
     def bound_field(self, name: str) -> serializers.Field:
         """``fields[name]``, binding that one field alone while the others are unbound: a filter names an
         attribute or two of the few dozen a resource has."""
-        prototypes = self.field_declarations()
-        if prototypes is self.__dict__.get("fields"):
-            return prototypes[name]
+        declarations = self.field_declarations()
+        if declarations is self.__dict__.get("fields"):
+            return declarations[name]
         bound = self.__dict__.setdefault("_bound_fields", {})
         field = bound.get(name)
         if field is None:
-            field = bound[name] = _copy_field(prototypes[name], self)
+            field = bound[name] = _copy_field(declarations[name], self)
         return field
 
     @property
