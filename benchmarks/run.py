@@ -144,7 +144,7 @@ def chosen(options: argparse.Namespace) -> dict[str, tuple[str, Any]]:
 
 def run(options: argparse.Namespace) -> dict[str, Any]:
     tokens = {name: prepare(name, site, options) for name, site in SITES.items()}
-    results: dict[str, dict[str, Measurement]] = {name: {} for name in chosen(options)}
+    results: dict[str, dict[str, Measurement]] = {}  # per workload, per site
     with ExitStack() as stack:
         servers: dict[str, Server] = {}
         for name, site in SITES.items():
