@@ -119,8 +119,13 @@ class Server:
         return [ids[value.casefold()] for value in values]
 
 
-def measure(server: Server, requests: Iterator[Request], seconds: float, concurrency: int) -> Measurement:
-    """Send requests from ``concurrency`` threads for ``seconds`` (each thread sends at least one)."""
+def measure(
+    server: Server, requests: Iterator[Request], seconds: float, concurrency: int, at_least: int = 1
+) -> Measurement:
+    """Send requests from ``concurrency`` threads for ``seconds``, each thread at least ``at_least`` of them.
+
+    The stream may end sooner: a workload that runs out of requests stops its threads.
+    """
     lock = threading.Lock()
     latencies: list[float] = []
     queries: list[int] = []
@@ -132,9 +137,9 @@ def measure(server: Server, requests: Iterator[Request], seconds: float, concurr
             return next(requests, None)
 
     def client() -> None:
-        first = True
-        while first or time.perf_counter() < deadline:
-            first = False
+        sent = 0
+        while sent < at_least or time.perf_counter() < deadline:
+            sent += 1
             request = next_request()
             if request is None:
                 return
@@ -161,7 +166,11 @@ def measure(server: Server, requests: Iterator[Request], seconds: float, concurr
 
 
 def measure_interleaved(
-    streams: dict[str, tuple[Server, Iterator[Request]]], seconds: float, concurrency: int, rounds: int
+    streams: dict[str, tuple[Server, Iterator[Request]]],
+    seconds: float,
+    concurrency: int,
+    rounds: int,
+    at_least: int = 1,
 ) -> dict[str, Measurement]:
     """Measure several servers on the same workload in turns of ``seconds / rounds`` each, ``rounds`` times.
 
@@ -171,7 +180,7 @@ def measure_interleaved(
     parts: dict[str, list[Measurement]] = {name: [] for name in streams}
     for _ in range(rounds):
         for name, (server, requests) in streams.items():
-            parts[name].append(measure(server, requests, seconds / rounds, concurrency))
+            parts[name].append(measure(server, requests, seconds / rounds, concurrency, at_least))
     return {name: Measurement.combine(measured) for name, measured in parts.items()}
 
 
