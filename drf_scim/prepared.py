@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy as copy_module
 import uuid
+import weakref
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
@@ -32,7 +33,7 @@ class PreparedQuery(Query):
     a filter) is a plain query again and compiles as usual.
     """
 
-    prepared: tuple[dict[str, Any], str, list[Any]] | None = None
+    prepared: tuple[Compiled, list[Any]] | None = None
 
     def clone(self) -> Query:
         clone = super().clone()
@@ -42,9 +43,10 @@ class PreparedQuery(Query):
     def get_compiler(self, using: str | None = None, connection: Any = None, elide_empty: bool = True) -> Any:
         compiler = super().get_compiler(using, connection, elide_empty)
         if self.prepared is not None:
-            state, sql, params = self.prepared
-            compiler.__dict__.update(state)  # what compiling left on the compiler: columns, related rows
-            compiler.as_sql = lambda *args, **kwargs: (sql, params)
+            compiled, params = self.prepared
+            compiler.__dict__.update(compiled.state)  # what compiling left on the compiler: columns, related rows
+            compiler.as_sql = lambda *args, **kwargs: (compiled.sql, params)
+            compiler.get_converters = lambda expressions: compiled.converters_on(compiler, expressions)
         return compiler
 
 
@@ -53,13 +55,23 @@ class Compiled:
 
     def __init__(self, state: dict[str, Any], sql: str, params: list[Any], positions: list[list[int]]) -> None:
         self.state, self.sql, self.params, self.positions = state, sql, params, positions
+        # Per connection (each thread has its own): what turns each column's value into Python, looked up
+        # once rather than per read (a resource's few dozen columns asked their backend and field each time).
+        self.converters: weakref.WeakKeyDictionary[Any, dict[int, Any]] = weakref.WeakKeyDictionary()
 
-    def bind(self, values: Sequence[Any]) -> tuple[dict[str, Any], str, list[Any]]:
+    def bind(self, values: Sequence[Any]) -> tuple[Compiled, list[Any]]:
         params = list(self.params)
         for value, positions in zip(values, self.positions, strict=True):
             for position in positions:
                 params[position] = value
-        return self.state, self.sql, params
+        return self, params
+
+    def converters_on(self, compiler: Any, expressions: list[Any]) -> dict[int, Any]:
+        """``compiler.get_converters(expressions)``, remembered per connection: the columns never change."""
+        converters = self.converters.get(compiler.connection)
+        if converters is None:
+            converters = self.converters[compiler.connection] = type(compiler).get_converters(compiler, expressions)
+        return converters
 
 
 class PreparedQuerySet:

@@ -42,6 +42,30 @@ def test_reading_users_by_id_compiles_the_sql_once(api, create_user, compiled):
     assert compiled["User"] == 0, compiled
 
 
+def test_prepared_reads_look_their_column_converters_up_once(api, create_user, monkeypatch):
+    users = [create_user(f"user{n}@example.com", displayName=f"User {n}") for n in range(3)]
+    api.get(f"{BASE}/Users/{users[0]['id']}")
+    api.get(f"{BASE}/Users?filter=userName eq \"user0@example.com\"")
+    asked = Counter()
+    get_converters = SQLCompiler.get_converters
+
+    def counting(self, expressions):
+        asked[self.query.model.__name__] += 1
+        return get_converters(self, expressions)
+
+    monkeypatch.setattr(SQLCompiler, "get_converters", counting)
+    for user in users[1:]:
+        body = api.get(f"{BASE}/Users/{user['id']}").body
+        assert (body["displayName"], body["active"], body["meta"]["created"]) == (
+            user["displayName"],
+            True,
+            user["meta"]["created"],
+        )
+        found = api.get(f"{BASE}/Users?filter=userName eq \"{user['userName']}\"").body["Resources"]
+        assert [resource["id"] for resource in found] == [user["id"]]
+    assert asked["User"] == 0, asked
+
+
 def test_a_prepared_read_sees_every_write(api, create_user, create_group):
     user = create_user()
     api.get(f"{BASE}/Users/{user['id']}")
