@@ -45,7 +45,7 @@ def test_reading_users_by_id_compiles_the_sql_once(api, create_user, compiled):
 def test_prepared_reads_look_their_column_converters_up_once(api, create_user, monkeypatch):
     users = [create_user(f"user{n}@example.com", displayName=f"User {n}") for n in range(3)]
     api.get(f"{BASE}/Users/{users[0]['id']}")
-    api.get(f"{BASE}/Users?filter=userName eq \"user0@example.com\"")
+    api.get(f'{BASE}/Users?filter=userName eq "user0@example.com"')
     asked = Counter()
     get_converters = SQLCompiler.get_converters
 
@@ -61,7 +61,7 @@ def test_prepared_reads_look_their_column_converters_up_once(api, create_user, m
             True,
             user["meta"]["created"],
         )
-        found = api.get(f"{BASE}/Users?filter=userName eq \"{user['userName']}\"").body["Resources"]
+        found = api.get(f'{BASE}/Users?filter=userName eq "{user["userName"]}"').body["Resources"]
         assert [resource["id"] for resource in found] == [user["id"]]
     assert asked["User"] == 0, asked
 
