@@ -27,6 +27,7 @@ from rest_framework.response import Response
 
 from . import signals
 from .exceptions import InvalidSyntax, InvalidValue, PreconditionFailed, Uniqueness, flatten_detail
+from .filters.backends import lenient
 from .filters.translate import FilterTranslator
 from .models import SCIMUser
 from .pagination import rows_of_keys
@@ -65,6 +66,8 @@ _QUERYSETS: dict[Hashable, models.QuerySet] = {}
 # the first page of a filter shape (get_prepared_page). Apart, so that clients' filters never evict the reads.
 _PREPARED_READS: dict[Hashable, PreparedLookup] = {}
 _PREPARED_PAGES: dict[Hashable, PreparedQuerySet | bool] = {}
+# Filter translators per get_queryset_cache_key(): each keeps the attributes it resolved.
+_TRANSLATORS: dict[Hashable, FilterTranslator] = {}
 MAX_CACHED_QUERYSETS = 256
 LIBRARY_MODULES = (__name__, "rest_framework.generics")
 QUERYSET_BUILDERS = (
@@ -81,6 +84,7 @@ def clear_queryset_cache(**kwargs: Any) -> None:
     _QUERYSETS.clear()
     _PREPARED_READS.clear()
     _PREPARED_PAGES.clear()
+    _TRANSLATORS.clear()
 
 
 def remember_prepared(cache: dict[Hashable, Any], key: Hashable, build: Callable[[], Any]) -> Any:
@@ -287,11 +291,35 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         The key holds what the queryset depends on: the viewset and serializer classes, the tenant and
         the projection. None when a method that builds it is overridden (it may read anything else).
         """
-        if not self.builds_own_queryset():
-            return None
-        params = scim_params(self.request)
-        projection = (repr(params.get("attributes")), repr(params.get("excludedAttributes")))
-        return (type(self), self.get_serializer_class(), self.get_tenant(), *projection)
+        if "_queryset_cache_key" in self.__dict__:  # asked a few times per request (get_queryset, paging, filters)
+            return self._queryset_cache_key
+        key = None
+        if self.builds_own_queryset():
+            params = scim_params(self.request)
+            projection = (repr(params.get("attributes")), repr(params.get("excludedAttributes")))
+            key = (type(self), self.get_serializer_class(), self.get_tenant(), *projection)
+        self._queryset_cache_key = key
+        return key
+
+    def get_filter_translator(self) -> FilterTranslator:
+        """What turns this resource type's filters into ``Q`` objects (SCIMFilterBackend, SCIMSortBackend).
+
+        Built once per ``get_queryset_cache_key()``, so that the attributes it resolved stay resolved: a
+        lookup names the same attribute every time. Its serializer has the tenant in its context, never
+        a request to keep alive.
+        """
+        filterset_class = getattr(self, "filterset_class", None)
+        options = {"unknown_matches_nothing": lenient(self.request)}
+        key = self.get_queryset_cache_key()
+        if key is None:
+            return FilterTranslator.for_serializer(self.get_serializer(), filterset_class, **options)
+        return remember_prepared(
+            _TRANSLATORS,
+            (*key, filterset_class, options["unknown_matches_nothing"]),
+            lambda: FilterTranslator.for_serializer(
+                self.get_serializer_class()(context={"tenant": self.get_tenant()}), filterset_class, **options
+            ),
+        )
 
     def get_lookup_filter(self) -> dict[str, Any]:
         prefix = self.get_serializer_class().get_resource_prefix().replace(".", "__")
@@ -446,6 +474,7 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
     def search(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         """POST /{Endpoint}/.search: a list whose parameters come in a SearchRequest body."""
         request.scim_params = search_params(self.get_request_body(request))
+        self.__dict__.pop("_queryset_cache_key", None)  # the projection may come with the body
         return self.list(request, *args, **kwargs)
 
     def retrieve(self, request: Any, *args: Any, **kwargs: Any) -> Response:

@@ -10,6 +10,7 @@ from django.db import connections
 from django.db.models.sql import Query
 from django.db.models.sql.compiler import SQLCompiler
 
+from drf_scim.filters.translate import AttributeMap
 from drf_scim.prepared import PreparedLookup
 from tests.helpers import BASE
 
@@ -128,6 +129,24 @@ def test_queries_derived_from_a_prepared_one_compile_their_own_sql(create_user):
 def names(response) -> list[str]:
     assert response.status_code == 200, response.body
     return [user["userName"] for user in response.body["Resources"]]
+
+
+def test_filters_resolve_each_attribute_once_per_resource_type_and_tenant(api, create_user, monkeypatch):
+    for n in range(3):
+        create_user(f"user{n}@example.com", externalId=f"EXT-{n}")
+    assert names(api.get(f'{BASE}/Users?filter=userName eq "user0@example.com"')) == ["user0@example.com"]
+    resolved = Counter()
+    find = AttributeMap.find
+
+    def counting(self, path):
+        resolved[path.attribute] += 1
+        return find(self, path)
+
+    monkeypatch.setattr(AttributeMap, "find", counting)
+    assert names(api.get(f'{BASE}/Users?filter=USERNAME eq "user1@example.com"')) == ["user1@example.com"]
+    assert names(api.get(f'{BASE}/Users?filter=externalId eq "EXT-2" and userName pr')) == ["user2@example.com"]
+    assert names(api.get(f'{BASE}/Users?filter=externalId eq "EXT-1"&sortBy=userName')) == ["user1@example.com"]
+    assert resolved == Counter({"externalId": 1}), resolved
 
 
 def test_lookups_by_user_name_compile_the_sql_once_and_find_each_user(api, create_user, compiled):

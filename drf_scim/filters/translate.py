@@ -455,8 +455,17 @@ class AttributeMap:
         self.prefix = serializer.get_resource_prefix().replace(".", "__")
         self.document = serializer.get_document_path().split(".")
         self.extensions = {urn.lower(): urn for urn in serializer.get_schema_urns()[1:]}
+        self.resolved: dict[tuple[str | None, str], Target] = {}
 
     def resolve(self, path: AttributePath) -> Target:
+        """The target of ``path`` (an attribute, without sub-attribute), found once per map."""
+        key = (path.schema.lower() if path.schema else None, path.attribute.lower())
+        target = self.resolved.get(key)
+        if target is None:
+            target = self.resolved[key] = self.find(path)
+        return target
+
+    def find(self, path: AttributePath) -> Target:
         serializer = self.serializer
         fields = serializer.field_declarations()  # looked up here; only the field found is bound
         bind = serializer.bound_field
