@@ -461,6 +461,27 @@ class PatchResult:
     document: dict[str, Any]
     relations: list[RelationChange] = field(default_factory=list)
     engine: PatchEngine | None = None
+    changed: frozenset[str] = frozenset()  # the attributes whose value the operations changed
+
+
+def changed_attributes(before: Mapping[str, Any], after: Mapping[str, Any]) -> frozenset[str]:
+    """The top-level attributes added, removed or given another value (of another JSON type included)."""
+    names = before.keys() | after.keys()
+    return frozenset(name for name in names if not same_json(before.get(name, _ABSENT), after.get(name, _ABSENT)))
+
+
+_ABSENT = object()
+
+
+def same_json(a: Any, b: Any) -> bool:
+    """Equal JSON values of the same types: ``1`` is not ``true``, nor ``1.0``."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_json(value, b[key]) for key, value in a.items())
+    if isinstance(a, list):
+        return len(a) == len(b) and all(map(same_json, a, b))
+    return a == b
 
 
 def apply_operations(
@@ -475,4 +496,4 @@ def apply_operations(
             raise
         except (TypeError, ValueError, AttributeError, RecursionError) as exc:
             raise InvalidValue(f"{operation.describe()}: {exc}") from None
-    return PatchResult(engine.document, engine.relations, engine)
+    return PatchResult(engine.document, engine.relations, engine, changed_attributes(document, engine.document))

@@ -577,7 +577,8 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
             self.check_preconditions(request, instance)
             document = json.loads(json.dumps(serializer_class(instance, context=context).data))
             result = apply_operations(reader, document, operations)
-            serializer = serializer_class(instance, data=result.document, context=context)
+            changed = {**context, "changed": result.changed}  # the others are left as stored
+            serializer = serializer_class(instance, data=result.document, context=changed)
             if not serializer.is_valid():
                 detail = "; ".join(flatten_detail(serializer.errors))
                 raise InvalidValue(f"{result.engine.blame(serializer.errors)}: {detail}")

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from drf_scim.constants import ENTERPRISE_USER_SCHEMA, PATCH_OP_SCHEMA
+from drf_scim.models import SCIMUser
 from tests.helpers import BASE
 
 pytestmark = pytest.mark.django_db
@@ -329,6 +330,21 @@ class TestRFCExamples:
         ).body
         assert "displayName" not in body
         assert body["name"] == {"familyName": "Jensen"}
+
+    def test_only_the_attributes_the_operations_change_are_validated_and_written(self, api, user):
+        # Stored under older rules: two primary emails, and a number where a string is expected.
+        stored = {
+            "emails": [{"value": "a@x.com", "primary": True}, {"value": "b@x.com", "primary": True}],
+            "userType": 42,
+        }
+        SCIMUser.objects.filter(scim_id=user["id"]).update(data=stored)
+        body = patch(api, user, {"op": "replace", "path": "active", "value": False}).body
+        assert body["active"] is False
+        data = SCIMUser.objects.get(scim_id=user["id"]).data
+        assert (data["emails"], data["userType"]) == (stored["emails"], 42)  # not revalidated, not rewritten
+        response = patch(api, user, {"op": "add", "path": "emails", "value": [{"value": "c@x.com"}]}, status=400)
+        assert response.body["scimType"] == "invalidValue"  # the attribute it changes is validated whole
+        assert "primary" in response.body["detail"]
 
     def test_replace_a_filtered_value(self, api, create_user):
         user = create_user("u@example.com", addresses=[{"type": "work", "streetAddress": "1 Old St", "locality": "A"}])

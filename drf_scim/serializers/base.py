@@ -304,7 +304,14 @@ class SCIMSerializerMixin:
         data = self.canonical_keys(data)
         ret = {}
         errors: dict[str, Any] = {}
+        # PATCH: only the attributes its operations changed are validated and written (the others are
+        # as stored), with the rules of a replace for those; see SCIMModelViewSet.partial_update.
+        changed = self.context.get("changed") if self.parent is None else None
+        if changed is not None:
+            changed = self.canonical_keys(dict.fromkeys(changed)).keys()  # names as declared, like the data's
         for field in self._writable_fields:
+            if changed is not None and field.field_name not in changed:
+                continue
             primitive = field.get_value(data)
             if primitive is empty and not field.required:
                 if self.replacing:
