@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 
 from drf_scim.fields import StringAttribute
 from drf_scim.serializers import GroupSerializer, UserSerializer
+from drf_scim.serializers.users import NameSerializer
 from tests.helpers import BASE
 
 pytestmark = pytest.mark.django_db
@@ -97,3 +98,36 @@ def test_fields_that_read_their_serializer_get_their_own_copy_and_the_rest_are_s
     assert first.reading_fields["nickName"] is not second.reading_fields["nickName"]
     assert first.reading_fields["nickName"].parent is first
     assert first.fields["displayName"] is not second.fields["displayName"]  # writing binds every field
+
+
+class TenantNameSerializer(NameSerializer):
+    """A complex attribute with a sub-attribute that reads the request's context."""
+
+    honorificSuffix = TenantEchoAttribute(required=False)
+
+
+class EchoNameUserSerializer(UserSerializer):
+    name = TenantNameSerializer(required=False, source="*")
+
+    class Meta(UserSerializer.Meta):
+        pass
+
+
+def test_nested_attributes_that_need_no_request_render_through_one_shared_copy(create_user):
+    created = create_user(name={"givenName": "Barbara", "honorificSuffix": "III"}, emails=[{"value": "b@example.com"}])
+    user = get_user_model().objects.get(scim__scim_id=created["id"])
+    for serializer_class in (UserSerializer, EchoNameUserSerializer):
+        assert serializer_class(user, context={"tenant": ""}).data  # the first one builds what later ones share
+    first, second = (UserSerializer(user, context={"tenant": ""}) for _ in range(2))
+    assert first.data == second.data
+    assert first.data["emails"] == [{"value": "b@example.com"}]
+    assert first.reading_fields["emails"] is second.reading_fields["emails"]
+    assert first.reading_fields["name"] is second.reading_fields["name"]
+    assert first.reading_fields["groups"] is not second.reading_fields["groups"]  # its $ref needs the request
+    acme, default = (EchoNameUserSerializer(user, context={"tenant": tenant}) for tenant in ("acme", ""))
+    assert (acme.data["name"]["honorificSuffix"], default.data["name"]["honorificSuffix"]) == (
+        "III (acme)",
+        "III (default)",
+    )
+    assert acme.reading_fields["name"] is not default.reading_fields["name"]
+    assert acme.reading_fields["emails"] is default.reading_fields["emails"]

@@ -71,6 +71,9 @@ _FIELD_PROTOTYPES: dict[Hashable, dict[str, serializers.Field]] = {}
 _FETCHING_PATHS: dict[Hashable, list[tuple[str, ...]]] = {}
 # The multi-valued attributes of the JSON document, per get_fields_cache_key() (get_indexed_attributes).
 _INDEXED: dict[Hashable, dict[str, list[str]]] = {}
+# Rendering-only copies of a resource's nested attributes that need nothing from a request, per
+# get_fields_cache_key() (SCIMSerializerMixin.shared_renderers).
+_SHARED_RENDERERS: dict[Hashable, dict[str, serializers.Field]] = {}
 
 
 def clear_field_cache(**kwargs: Any) -> None:
@@ -78,6 +81,7 @@ def clear_field_cache(**kwargs: Any) -> None:
     _FIELD_PROTOTYPES.clear()
     _FETCHING_PATHS.clear()
     _INDEXED.clear()
+    _SHARED_RENDERERS.clear()
 
 
 setting_changed.connect(clear_field_cache)
@@ -177,10 +181,37 @@ class SCIMSerializerMixin:
         declarations = self.field_declarations()
         if declarations is self.__dict__.get("fields"):
             return declarations
-        return {
-            name: field if field.__dict__.get("_renders_alone") else _copy_field(field, self)
-            for name, field in declarations.items()
-        }
+        shared = self.shared_renderers()
+        reading = {}
+        for name, field in declarations.items():
+            if not field.__dict__.get("_renders_alone"):
+                field = shared[name] if name in shared else _copy_field(field, self)
+            reading[name] = field
+        return reading
+
+    def shared_renderers(self) -> Mapping[str, serializers.Field]:
+        """The nested attributes of a resource whose rendering, all the way down, needs nothing from the
+        request (``renders_alone_tree``: a user's name, emails, addresses...), bound once per
+        ``get_fields_cache_key()`` under a context-free instance of the resource serializer and shared by
+        every serializer that renders, instead of being copied and bound for each one."""
+        key = self.get_fields_cache_key() if self.parent is None else None
+        if key is None:
+            return {}
+        shared = _SHARED_RENDERERS.get(key)
+        if shared is None:
+            try:
+                template = type(self)(context={})
+            except TypeError:  # a serializer whose __init__ wants more: nothing is shared
+                template = None
+            shared = {}
+            if template is not None:
+                for name, field in template.field_declarations().items():
+                    if isinstance(field, serializers.BaseSerializer) and not field.write_only:
+                        bound = _copy_field(field, template)
+                        if renders_alone_tree(bound):
+                            shared[name] = bound
+            _SHARED_RENDERERS[key] = shared
+        return shared
 
     def field_declarations(self) -> Mapping[str, serializers.Field]:
         """The fields as built once per ``get_fields_cache_key()``: shared and unbound, to look names and
@@ -408,6 +439,26 @@ def renders_alone(field: serializers.Field) -> bool:
         and field.default is empty
         and not isinstance(field, serializers.BaseSerializer)
     )
+
+
+def renders_alone_tree(field: serializers.Field) -> bool:
+    """``renders_alone`` for nested attributes too: a complex or multi-valued attribute renders alone when it
+    renders as drf_scim's do and every readable field under it renders alone."""
+    if field.default is not empty or type(field).get_attribute is not serializers.Field.get_attribute:
+        return False
+    if isinstance(field, serializers.ListSerializer):
+        return type(field).to_representation is MultiValuedAttribute.to_representation and renders_alone_tree(
+            field.child
+        )
+    if isinstance(field, SCIMSerializerMixin):
+        kind = type(field)
+        return (
+            kind.to_representation is SCIMSerializerMixin.to_representation
+            and kind._readable_fields is SCIMSerializerMixin._readable_fields
+            and kind.get_render_empty is SCIMSerializerMixin.get_render_empty
+            and all(renders_alone_tree(child) for child in field.fields.values() if not child.write_only)
+        )
+    return renders_alone(field)
 
 
 def read_source(instance: Any, attrs: Iterable[str]) -> Any:
