@@ -57,11 +57,11 @@ class SCIMFilterBackend(BaseFilterBackend):
         except FilterSyntaxError as exc:
             raise InvalidFilter(str(exc)) from None
         condition = get_translator(view).to_q(node)
-        filtered = queryset.all()
         # Added to the query when something reads it, as Django's related managers add theirs: a lookup's
         # first page runs SQL compiled earlier (get_prepared_page) and never needs this query built.
-        filtered._defer_next_filter = True
-        filtered = filtered.filter(condition)
+        # (filter() clears the flag on ``queryset`` again and passes the condition on to its clone.)
+        queryset._defer_next_filter = True
+        filtered = queryset.filter(condition)
         filtered.scim_filter = (queryset, condition)  # what the viewset may prepare (get_prepared_page)
         return filtered
 
