@@ -131,3 +131,31 @@ def test_nested_attributes_that_need_no_request_render_through_one_shared_copy(c
     )
     assert acme.reading_fields["name"] is not default.reading_fields["name"]
     assert acme.reading_fields["emails"] is default.reading_fields["emails"]
+
+
+class PerTenantNameSerializer(NameSerializer):
+    """A complex attribute whose sub-attributes depend on the request (get_fields reads the context)."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.context.get("tenant") == "restricted":
+            fields.pop("familyName")
+        return fields
+
+
+class PerTenantNameUserSerializer(UserSerializer):
+    name = PerTenantNameSerializer(required=False, source="*")
+
+    class Meta(UserSerializer.Meta):
+        pass
+
+
+def test_a_nested_attribute_whose_fields_vary_per_request_is_never_shared(create_user):
+    created = create_user(name={"givenName": "Barbara", "familyName": "Jensen"})
+    user = get_user_model().objects.get(scim__scim_id=created["id"])
+    names = [PerTenantNameUserSerializer(user, context={"tenant": t}).data["name"] for t in ("", "restricted", "")]
+    assert names == [
+        {"givenName": "Barbara", "familyName": "Jensen"},
+        {"givenName": "Barbara"},
+        {"givenName": "Barbara", "familyName": "Jensen"},
+    ]

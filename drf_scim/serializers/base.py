@@ -453,7 +453,8 @@ def renders_alone_tree(field: serializers.Field) -> bool:
     if isinstance(field, SCIMSerializerMixin):
         kind = type(field)
         return (
-            kind.to_representation is SCIMSerializerMixin.to_representation
+            field.get_fields_cache_key() is not None  # its fields are the same for every request
+            and kind.to_representation is SCIMSerializerMixin.to_representation
             and kind._readable_fields is SCIMSerializerMixin._readable_fields
             and kind.get_render_empty is SCIMSerializerMixin.get_render_empty
             and all(renders_alone_tree(child) for child in field.fields.values() if not child.write_only)
