@@ -194,9 +194,9 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
                 "name": workload,
                 "label": label,
                 "results": {name: result.as_dict() for name, result in results[workload].items()},
-                "speedup": round(results[workload]["drf_scim"].rps / results[workload]["django-scim2"].rps, 1),
+                "speedup": round(results[workload]["drf_scim"].rps / results[workload]["django-scim2"].rps, 3),
                 "share_of_floor": (
-                    round(results[workload]["drf_scim"].rps / results[workload]["floor"].rps, 2)
+                    round(results[workload]["drf_scim"].rps / results[workload]["floor"].rps, 3)
                     if "floor" in results[workload]
                     else None
                 ),

@@ -135,12 +135,23 @@ def test_the_table_shows_every_workload_and_judges_every_target(tmp_path):
     report.write_table(sample_report(), path)
     text = path.read_text()
     for label, _ in driver.WORKLOADS.values():
-        assert f"| {label} | 300 | 100 | 3.0x |" in text
-    assert "Lookup by userName eq: at least 2x django-scim2: 3.0x (met)" in text
-    assert "Page of 100 users at 90%: at least 50x django-scim2: 3.0x (not met)" in text
-    assert "at least 60% of the floor: 50% (not met)" in text
+        assert f"| {label} | 300 | 100 | 3.00x |" in text
+    assert "Lookup by userName eq: at least 2x django-scim2: 3.00x (met)" in text
+    assert "Page of 100 users at 90%: at least 50x django-scim2: 3.00x (not met)" in text
+    assert "at least 60% of the floor: 50.0% (not met)" in text
     assert "A page of users: the same queries whatever the size: 1 user: 3, 100 users: 3 (met)" in text
     assert "Adding a member: the same queries whatever the size: a: 5, b: 6 (not met)" in text
+
+
+def test_targets_are_judged_on_the_measured_values_not_on_their_rounding():
+    close = sample_report()
+    for workload in close["workloads"]:
+        workload["speedup"] = {"lookup": 1.958, "deep_page": 50.04}.get(workload["name"], workload["speedup"])
+        workload["share_of_floor"] = 0.596 if workload["name"] == "get" else workload["share_of_floor"]
+    lines = report.target_lines(close)
+    assert "Lookup by userName eq: at least 2x django-scim2: 1.96x (not met)" in lines
+    assert "Page of 100 users at 90%: at least 50x django-scim2: 50.0x (met)" in lines
+    assert "GET user by id: at least 60% of the floor: 59.6% (not met)" in lines
 
 
 def test_the_readme_section_is_replaced_between_its_markers(tmp_path):
@@ -151,7 +162,7 @@ def test_the_readme_section_is_replaced_between_its_markers(tmp_path):
     assert "old numbers" not in text
     assert text.startswith("Intro\n") and text.endswith("\nAfter\n")
     assert ".. image:: benchmarks/results/chart.png" in text
-    assert "   * - GET user by id\n     - 300\n     - 100\n     - 3.0x" in text
+    assert "   * - GET user by id\n     - 300\n     - 100\n     - 3.00x" in text
     import docutils.core
 
     docutils.core.publish_string(text, writer="null", settings_overrides={"halt_level": 2})
