@@ -19,7 +19,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import F, prefetch_related_objects
 from django.http import Http404
 from django.utils import timezone
-from rest_framework import status, viewsets
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import get_object_or_404
@@ -311,13 +311,17 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         filterset_class = getattr(self, "filterset_class", None)
         options = {"unknown_matches_nothing": lenient(self.request)}
         key = self.get_queryset_cache_key()
-        if key is None:
+        serializer_class = self.get_serializer_class()
+        if key is None or not (
+            serializer_class.has_static_fields()
+            and serializer_class.get_filter_target.__module__.startswith("drf_scim.")
+        ):  # what it resolves may depend on the request: resolved for this one
             return FilterTranslator.for_serializer(self.get_serializer(), filterset_class, **options)
         return remember_prepared(
             _TRANSLATORS,
             (*key, filterset_class, options["unknown_matches_nothing"]),
             lambda: FilterTranslator.for_serializer(
-                self.get_serializer_class()(context={"tenant": self.get_tenant()}), filterset_class, **options
+                serializer_class(context={"tenant": self.get_tenant()}), filterset_class, **options
             ),
         )
 
@@ -577,8 +581,11 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
             self.check_preconditions(request, instance)
             document = json.loads(json.dumps(serializer_class(instance, context=context).data))
             result = apply_operations(reader, document, operations)
-            changed = {**context, "changed": result.changed}  # the others are left as stored
-            serializer = serializer_class(instance, data=result.document, context=changed)
+            # The attributes the operations changed are validated and written, the others stay as stored;
+            # but a validate() of yours sees every attribute, as on PUT: then every one is validated.
+            own_validate = serializer_class.validate is not serializers.Serializer.validate
+            validating = context if own_validate else {**context, "changed": result.changed}
+            serializer = serializer_class(instance, data=result.document, context=validating)
             if not serializer.is_valid():
                 detail = "; ".join(flatten_detail(serializer.errors))
                 raise InvalidValue(f"{result.engine.blame(serializer.errors)}: {detail}")

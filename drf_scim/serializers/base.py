@@ -128,6 +128,13 @@ class SCIMSerializerMixin:
         model = getattr(getattr(self.root, "Meta", None), "model", None)
         return (type(self), self.get_document_path(), model)
 
+    @classmethod
+    def has_static_fields(cls) -> bool:
+        """Whether every instance of this class has the same fields, whatever its request: neither
+        ``get_fields`` nor ``get_fields_cache_key`` is overridden outside drf_scim (either may make them
+        vary with the tenant or the request). What is shared between requests is built only for these."""
+        return all(getattr(cls, name).__module__.startswith("drf_scim.") for name in STATIC_FIELDS_METHODS)
+
     @cached_property
     def fields(self) -> BindingDict:
         key = self.get_fields_cache_key()
@@ -194,14 +201,16 @@ class SCIMSerializerMixin:
         request (``renders_alone_tree``: a user's name, emails, addresses...), bound once per
         ``get_fields_cache_key()`` under a context-free instance of the resource serializer and shared by
         every serializer that renders, instead of being copied and bound for each one."""
-        key = self.get_fields_cache_key() if self.parent is None else None
+        key = self.get_fields_cache_key() if self.parent is None and self.has_static_fields() else None
         if key is None:
             return {}
         shared = _SHARED_RENDERERS.get(key)
         if shared is None:
             try:
                 template = type(self)(context={})
-            except TypeError:  # a serializer whose __init__ wants more: nothing is shared
+                if template.get_fields_cache_key() != key:
+                    template = None
+            except Exception:  # a serializer whose __init__ wants a request: nothing is shared
                 template = None
             shared = {}
             if template is not None:
@@ -408,6 +417,7 @@ def has_attribute(model: type[models.Model] | None, name: str) -> bool:
 
 
 _MISSING = object()
+STATIC_FIELDS_METHODS = ("get_fields", "get_fields_cache_key")
 
 # to_representation methods that read nothing but the value and the field's own options (not its parent,
 # root or context).
@@ -453,7 +463,7 @@ def renders_alone_tree(field: serializers.Field) -> bool:
     if isinstance(field, SCIMSerializerMixin):
         kind = type(field)
         return (
-            field.get_fields_cache_key() is not None  # its fields are the same for every request
+            kind.has_static_fields()  # its fields are the same for every request
             and kind.to_representation is SCIMSerializerMixin.to_representation
             and kind._readable_fields is SCIMSerializerMixin._readable_fields
             and kind.get_render_empty is SCIMSerializerMixin.get_render_empty
