@@ -70,7 +70,8 @@ class Compiled:
         """``compiler.get_converters(expressions)``, remembered per connection: the columns never change."""
         converters = self.converters.get(compiler.connection)
         if converters is None:
-            converters = self.converters[compiler.connection] = type(compiler).get_converters(compiler, expressions)
+            del compiler.get_converters  # Django's own, for this call and the ones it makes (composite keys)
+            converters = self.converters[compiler.connection] = compiler.get_converters(expressions)
         return converters
 
 
