@@ -260,9 +260,14 @@ class SCIMSerializerMixin:
             (field, *(field.__dict__.get("_source_split") or source_split(field))) for field in self._rendered_fields
         ]
 
+    @cached_property
+    def _render_empty(self) -> frozenset[str]:
+        """``get_render_empty()``, asked once per serializer rather than for each resource of a page."""
+        return frozenset(self.get_render_empty())
+
     def to_representation(self, instance: Any) -> dict[str, Any]:
         ret: dict[str, Any] = {}
-        render_empty = self.get_render_empty()
+        render_empty = self._render_empty
         holders: dict[tuple[str, ...], Any] = {(): instance}  # most attributes share a holder: scim.data
         for field, plain, holder_path, rest in self._render_plan:
             if plain:
@@ -948,10 +953,13 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
         projection = self.get_projection()
         if projection is not None and projection.prunes:
             pruned = {name: projection.prune(name, value) for name, value in data.items()}
-            render_empty = self.get_render_empty()
+            render_empty = self._render_empty
             data = {name: value for name, value in pruned.items() if not _is_empty(value) or name in render_empty}
-        schemas = [self.Meta.schema]
-        schemas += [
-            extension.get_schema_urn() for extension, _ in self.get_extensions() if extension.get_schema_urn() in data
-        ]
-        return {"schemas": schemas, **data}
+        core, extensions = self._schema_urns
+        return {"schemas": [core, *(urn for urn in extensions if urn in data)], **data}
+
+    @cached_property
+    def _schema_urns(self) -> tuple[str, tuple[str, ...]]:
+        """The core schema and the extensions' URNs, found once per serializer rather than per resource."""
+        urns = self.get_schema_urns()
+        return urns[0], tuple(urns[1:])
