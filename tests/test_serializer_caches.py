@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 
 from drf_scim.fields import StringAttribute
 from drf_scim.serializers import GroupSerializer, UserSerializer
+from drf_scim.serializers.base import ComplexAttribute
 from drf_scim.serializers.users import NameSerializer
 from tests.helpers import BASE
 
@@ -159,3 +160,34 @@ def test_a_nested_attribute_whose_fields_vary_per_request_is_never_shared(create
         {"givenName": "Barbara"},
         {"givenName": "Barbara", "familyName": "Jensen"},
     ]
+
+
+def test_a_list_renders_its_resources_with_the_shared_copies_of_a_single_resource(create_user):
+    user = get_user_model().objects.get(scim__scim_id=create_user(emails=[{"value": "b@example.com"}])["id"])
+    for _ in range(2):  # built, then shared
+        single = UserSerializer(user, context={"tenant": ""})
+        listed = UserSerializer([user], many=True, context={"tenant": ""})
+        assert listed.data[0] == single.data
+    assert listed.child.reading_fields["emails"] is single.reading_fields["emails"]
+    assert listed.child.reading_fields["name"] is single.reading_fields["name"]
+
+
+class ContactSerializer(ComplexAttribute):
+    """Sub-attributes that live on the resource (``source="*"``): ``email`` is the user model's column."""
+
+    email = StringAttribute(required=False)
+
+
+class ContactUserSerializer(UserSerializer):
+    contact = ContactSerializer(required=False, source="*")
+
+    class Meta(UserSerializer.Meta):
+        pass
+
+
+def test_a_list_and_a_single_resource_read_their_attributes_from_the_same_place(create_user):
+    user = get_user_model().objects.get(scim__scim_id=create_user()["id"])
+    user.email = "column@example.com"
+    single = ContactUserSerializer(user, context={"tenant": ""}).data
+    listed = ContactUserSerializer([user], many=True, context={"tenant": ""}).data[0]
+    assert single["contact"] == listed["contact"] == {"email": "column@example.com"}

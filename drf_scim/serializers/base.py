@@ -87,6 +87,17 @@ def clear_field_cache(**kwargs: Any) -> None:
 setting_changed.connect(clear_field_cache)
 
 
+def resource_serializer(field: serializers.Field) -> serializers.Field:
+    """The serializer of the resource ``field`` belongs to: its root, or the child of a ``many=True`` root
+    (a list renders its resources with the fields a single resource has)."""
+    root = field.root
+    return root.child if isinstance(root, serializers.ListSerializer) else root
+
+
+def resource_model(field: serializers.Field) -> type[models.Model] | None:
+    return getattr(getattr(resource_serializer(field), "Meta", None), "model", None)
+
+
 def _copy_field(field: serializers.Field, parent: serializers.Field | None) -> serializers.Field:
     """A copy of a built field for another serializer instance, bound to ``parent``.
 
@@ -125,7 +136,7 @@ class SCIMSerializerMixin:
         """
         if not type(self).get_fields.__module__.startswith("drf_scim."):
             return None
-        model = getattr(getattr(self.root, "Meta", None), "model", None)
+        model = resource_model(self)
         return (type(self), self.get_document_path(), model)
 
     @classmethod
@@ -162,7 +173,7 @@ class SCIMSerializerMixin:
         if renamed:  # names that are not Python identifiers, such as "$ref"
             fields = {renamed.get(name, name): field for name, field in fields.items()}
         document = self.get_document_path()
-        model = getattr(getattr(self.root, "Meta", None), "model", None)
+        model = resource_model(self)
         for name, field in fields.items():
             if field.source is None and document and not field.read_only and not has_attribute(model, name):
                 field.source = f"{document}.{name}"
@@ -201,7 +212,7 @@ class SCIMSerializerMixin:
         request (``renders_alone_tree``: a user's name, emails, addresses...), bound once per
         ``get_fields_cache_key()`` under a context-free instance of the resource serializer and shared by
         every serializer that renders, instead of being copied and bound for each one."""
-        key = self.get_fields_cache_key() if self.parent is None and self.has_static_fields() else None
+        key = self.get_fields_cache_key() if resource_serializer(self) is self and self.has_static_fields() else None
         if key is None:
             return {}
         shared = _SHARED_RENDERERS.get(key)
