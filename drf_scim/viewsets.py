@@ -43,6 +43,7 @@ from .prepared import (
 )
 from .projection import Projection
 from .reverse import resource_location
+from .serializers.base import drf_scims_own
 from .serializers.relations import RelatedResourcesAttribute
 from .settings import scim_settings
 from .tenancy import get_tenant
@@ -312,10 +313,8 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         options = {"unknown_matches_nothing": lenient(self.request)}
         key = self.get_queryset_cache_key()
         serializer_class = self.get_serializer_class()
-        if key is None or not (
-            serializer_class.has_static_fields()
-            and serializer_class.get_filter_target.__module__.startswith("drf_scim.")
-        ):  # what it resolves may depend on the request: resolved for this one
+        static = serializer_class.has_static_fields() and drf_scims_own(serializer_class, "get_filter_target")
+        if key is None or not static:  # what it resolves may depend on the request: resolved for this one
             return FilterTranslator.for_serializer(self.get_serializer(), filterset_class, **options)
         return remember_prepared(
             _TRANSLATORS,

@@ -87,6 +87,11 @@ def clear_field_cache(**kwargs: Any) -> None:
 setting_changed.connect(clear_field_cache)
 
 
+def drf_scims_own(cls: type, *names: str) -> bool:
+    """Whether the methods ``names`` of ``cls`` are drf_scim's own, not overridden by a project."""
+    return all(getattr(cls, name).__module__.startswith("drf_scim.") for name in names)
+
+
 def resource_serializer(field: serializers.Field) -> serializers.Field:
     """The serializer of the resource ``field`` belongs to: its root, or the child of a ``many=True`` root
     (a list renders its resources with the fields a single resource has)."""
@@ -134,7 +139,7 @@ class SCIMSerializerMixin:
         request or the instance, to build its fields every time as DRF does (the default for a class
         that overrides ``get_fields`` outside drf_scim).
         """
-        if not type(self).get_fields.__module__.startswith("drf_scim."):
+        if not drf_scims_own(type(self), "get_fields"):
             return None
         model = resource_model(self)
         return (type(self), self.get_document_path(), model)
@@ -144,7 +149,7 @@ class SCIMSerializerMixin:
         """Whether every instance of this class has the same fields, whatever its request: neither
         ``get_fields`` nor ``get_fields_cache_key`` is overridden outside drf_scim (either may make them
         vary with the tenant or the request). What is shared between requests is built only for these."""
-        return all(getattr(cls, name).__module__.startswith("drf_scim.") for name in STATIC_FIELDS_METHODS)
+        return drf_scims_own(cls, "get_fields", "get_fields_cache_key")
 
     @cached_property
     def fields(self) -> BindingDict:
@@ -433,7 +438,6 @@ def has_attribute(model: type[models.Model] | None, name: str) -> bool:
 
 
 _MISSING = object()
-STATIC_FIELDS_METHODS = ("get_fields", "get_fields_cache_key")
 
 # to_representation methods that read nothing but the value and the field's own options (not its parent,
 # root or context).
