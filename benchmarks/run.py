@@ -50,7 +50,7 @@ SITES = {
         "prefix": "/scim/v2",
     },
 }
-FLOOR_WORKLOADS = ("lookup", "get")  # the floor answers these two, from the drf_scim site's database
+FLOOR_WORKLOADS = ("lookup", "get", "post", "patch_active")  # what the floor answers (drf_site/floor.py)
 
 
 def log(message: str) -> None:
@@ -162,9 +162,11 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
         run_id = time.strftime("%H%M%S")
         for workload, (label, requests) in chosen(options).items():
             names = [*SITES, *(["floor"] if workload in FLOOR_WORKLOADS else [])]
+            # the floor writes to drf_scim's database: its new users need names of their own
+            runs = {name: f"{run_id}{'f' if name == 'floor' else ''}" for name in names}
             for name in names:
-                measure(servers[name], requests(data[name], f"{run_id}w"), options.warmup, options.concurrency)
-            streams = {name: (servers[name], requests(data[name], run_id)) for name in names}
+                measure(servers[name], requests(data[name], f"{runs[name]}w"), options.warmup, options.concurrency)
+            streams = {name: (servers[name], requests(data[name], runs[name])) for name in names}
             results[workload] = measure_interleaved(streams, options.seconds, options.concurrency, options.rounds)
             for name, result in results[workload].items():
                 log(

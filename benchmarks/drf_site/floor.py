@@ -1,7 +1,11 @@
-"""The floor: the lookup and the GET of a user answered by plain Django, one indexed query and json.dumps.
+"""The floor: identity-provider requests answered by plain Django views, to show what Django itself costs.
 
-No authentication, no content negotiation, no schema: what any Django view pays at least. It reads the
-same rows as drf_scim (the SCIM row joined with its auth user) and renders the same core attributes.
+The lookup and the GET of a user are one indexed query and json.dumps. POST and PATCH of ``active`` do the
+database work drf_scim's do, in the same transaction, through the ORM's plainest calls: a POST inserts the
+user, its SCIM row and its indexed email; a PATCH locks the row, updates the user, bumps the version (the
+ETag) and commits. No authentication, no content negotiation, no schema, no validation beyond what the
+benchmark sends: what any Django view pays at least. The rows and attributes are the ones drf_scim reads
+and renders.
 """
 
 from __future__ import annotations
@@ -9,9 +13,16 @@ from __future__ import annotations
 import json
 import re
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 
-from drf_scim.models import SCIMUser
+from drf_scim.models import SCIMUser, SCIMValue
 
 FIELDS = (
     "scim_id",
@@ -46,8 +57,8 @@ def render(row: dict) -> dict:
     }
 
 
-def respond(document: dict) -> HttpResponse:
-    return HttpResponse(json.dumps(document), content_type="application/scim+json")
+def respond(document: dict, status: int = 200) -> HttpResponse:
+    return HttpResponse(json.dumps(document), content_type="application/scim+json", status=status)
 
 
 def lookup(request: HttpRequest) -> HttpResponse:
@@ -65,8 +76,59 @@ def lookup(request: HttpRequest) -> HttpResponse:
     )
 
 
+@csrf_exempt
+def users(request: HttpRequest) -> HttpResponse:
+    """GET: a lookup by ``userName eq``; POST: a new user, as the benchmark sends it."""
+    return create(request) if request.method == "POST" else lookup(request)
+
+
+@csrf_exempt
 def detail(request: HttpRequest, scim_id: str) -> HttpResponse:
+    """GET: a user; PATCH: a user's ``active``, as the benchmark sends it."""
+    if request.method == "PATCH":
+        return patch_active(request, scim_id)
     row = SCIMUser.objects.filter(scim_id=scim_id).values(*FIELDS).first()
     if row is None:
         return HttpResponse(status=404)
+    return respond(render(row))
+
+
+def create(request: HttpRequest) -> HttpResponse:
+    body = json.loads(request.body)
+    emails = body.get("emails", [])
+    with transaction.atomic():
+        user = get_user_model().objects.create(
+            username=body["userName"],
+            first_name=body["name"]["givenName"],
+            last_name=body["name"]["familyName"],
+            email=emails[0]["value"] if emails else "",
+            is_active=body.get("active", True),
+            password=make_password(None),
+        )
+        resource = SCIMUser.objects.create(user=user, user_name_key=user.username.casefold(), data={"emails": emails})
+        SCIMValue.objects.bulk_create(
+            SCIMValue(
+                resource_type=ContentType.objects.get_for_model(SCIMUser),
+                resource_id=resource.pk,
+                attribute="emails",
+                value_key=SCIMValue.key_of(item),
+                item=item,
+            )
+            for item in emails
+        )
+    row = {"user__" + name: getattr(user, name) for name in ("username", "first_name", "last_name", "is_active")}
+    row.update({name: getattr(resource, name) for name in FIELDS if "__" not in name})
+    return respond(render(row), status=201)
+
+
+def patch_active(request: HttpRequest, scim_id: str) -> HttpResponse:
+    operation = json.loads(request.body)["Operations"][0]
+    with transaction.atomic():
+        row = SCIMUser.objects.select_for_update().filter(scim_id=scim_id).values("pk", "user_id", *FIELDS).first()
+        if row is None:
+            return HttpResponse(status=404)
+        now = timezone.now()
+        get_user_model().objects.filter(pk=row["user_id"]).update(is_active=operation["value"])
+        SCIMUser.objects.filter(pk=row["pk"]).update(version=F("version") + 1, last_modified=now)
+    row.update(user__is_active=operation["value"], version=row["version"] + 1, last_modified=now)
     return respond(render(row))

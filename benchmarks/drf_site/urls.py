@@ -6,6 +6,6 @@ from . import floor
 
 urlpatterns = [
     path("scim/v2/", include(SCIMRouter().urls)),
-    path("floor/Users", floor.lookup),
+    path("floor/Users", floor.users),
     path("floor/Users/<str:scim_id>", floor.detail),
 ]
