@@ -6,6 +6,7 @@ What they measure is not asserted here (timing never is); that they measure what
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections import deque
 from pathlib import Path
@@ -13,8 +14,10 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db import connection
 from django.http import HttpResponse
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -22,6 +25,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import driver  # noqa: E402
 import report  # noqa: E402
 from querycount import QueryCountMiddleware  # noqa: E402
+
+from tests.helpers import BASE  # noqa: E402
 
 
 def test_the_driver_talks_to_the_loopback_only():
@@ -81,37 +86,72 @@ def test_interleaved_sites_take_turns_and_their_slices_add_up(live_scim):
         assert set(result.as_dict()) == {"requests", "seconds", "rps", "p50_ms", "p99_ms", "queries", "errors"}
 
 
+def written(queries: list[dict]) -> list[tuple[str, str]]:
+    """The tables a request inserted into or updated, in order, from captured queries."""
+    found = (re.match(r'(INSERT INTO|UPDATE) "(\w+)"', query["sql"]) for query in queries)
+    return [(match[1].split()[0], match[2]) for match in found if match]
+
+
+def locks(queries: list[dict]) -> list[str]:
+    return [re.search(r"FOR UPDATE.*", query["sql"])[0] for query in queries if "FOR UPDATE" in query["sql"]]
+
+
 @pytest.mark.django_db
-def test_the_floor_answers_the_writes_with_the_database_work_drf_scim_does():
+def test_the_floor_writes_the_rows_drf_scim_writes_and_drf_scim_reads_them_back(api):
     from drf_site import floor
 
-    from drf_scim.models import SCIMUser, SCIMValue
-
     factory = RequestFactory()
-    request = next(driver.post_user(None, "floor"))
-    response = floor.users(factory.post("/floor/Users", request.body, content_type="application/scim+json"))
-    created = json.loads(response.content)
+    ours, theirs = next(driver.post_user(None, "drf")), next(driver.post_user(None, "floor"))
+    with CaptureQueriesContext(connection) as our_post:
+        created = api.post(f"{BASE}/Users", ours.body).body
+    with CaptureQueriesContext(connection) as floor_post:
+        response = floor.users(factory.post("/floor/Users", theirs.body, content_type="application/scim+json"))
     assert response.status_code == 201
-    assert (created["userName"], created["active"]) == (request.body["userName"], True)
-    assert created["meta"]["version"] == 'W/"1"'
-    resource = SCIMUser.objects.select_related("user").get(scim_id=created["id"])
-    assert resource.user_name_key == request.body["userName"].casefold()
-    assert not resource.user.has_usable_password()
-    assert SCIMValue.objects.filter(resource_id=resource.pk, attribute="emails").count() == 1
+    floor_created = json.loads(response.content)
+    inserts = [("INSERT", "auth_user"), ("INSERT", "drf_scim_scimuser"), ("INSERT", "drf_scim_scimvalue")]
+    assert written(our_post.captured_queries) == written(floor_post.captured_queries) == inserts
+    # drf_scim reads the floor's user as one of its own, but for the names and what the floor does not render
+    read_back = api.get(f"{BASE}/Users/{floor_created['id']}").body
+    assert read_back == {
+        **created,
+        "id": floor_created["id"],
+        "userName": theirs.body["userName"],
+        "name": theirs.body["name"],
+        "emails": theirs.body["emails"],
+        "meta": {**created["meta"], **{key: read_back["meta"][key] for key in ("created", "lastModified", "location")}},
+    }
+    assert floor_created == {key: value for key, value in read_back.items() if key not in ("groups", "meta")} | {
+        "meta": {key: value for key, value in read_back["meta"].items() if key != "location"}
+    }
 
-    data = driver.Dataset(users=1, groups=0, user_ids=[created["id"]], big_group_id="", outsider_ids=deque())
-    request = next(driver.patch_active(data, "floor"))
-    response = floor.detail(factory.patch("", request.body, content_type="application/scim+json"), created["id"])
-    patched = json.loads(response.content)
+    def patch_active(scim_id: str) -> dict:  # the driver's PATCH of active (false, on its first pass)
+        return next(driver.patch_active(driver.Dataset(1, 0, [scim_id], "", deque()), "test")).body
+
+    with CaptureQueriesContext(connection) as ours_patched:
+        patched = api.patch(f"{BASE}/Users/{created['id']}", patch_active(created["id"])).body
+    request = factory.patch("", patch_active(floor_created["id"]), content_type="application/scim+json")
+    with CaptureQueriesContext(connection) as floor_patched:
+        floor_patched_user = json.loads(floor.detail(request, floor_created["id"]).content)
+    assert written(ours_patched.captured_queries) == written(floor_patched.captured_queries)
+    assert written(floor_patched.captured_queries) == [("UPDATE", "auth_user"), ("UPDATE", "drf_scim_scimuser")]
+    assert locks(ours_patched.captured_queries) == locks(floor_patched.captured_queries)
+    if connection.vendor == "postgresql":
+        assert locks(floor_patched.captured_queries) == ['FOR UPDATE OF "drf_scim_scimuser"']
     assert (patched["active"], patched["meta"]["version"]) == (False, 'W/"2"')
-    resource.refresh_from_db()
-    resource.user.refresh_from_db()
-    assert (resource.user.is_active, resource.version) == (False, 2)
-    assert patched == {**created, "active": False, "meta": patched["meta"]}
+    assert api.get(f"{BASE}/Users/{floor_created['id']}").body == {
+        **read_back,
+        "active": False,
+        "meta": {**read_back["meta"], "version": 'W/"2"', "lastModified": floor_patched_user["meta"]["lastModified"]},
+    }
 
-    lookup = factory.get("/floor/Users", {"filter": f'userName eq "{created["userName"]}"'})
+    # active is is_active's value, as drf_scim reads it, also after a change made in Django alone
+    get_user_model().objects.filter(username=ours.body["userName"]).update(is_active=True)
+    floor_read = json.loads(floor.detail(factory.get(""), created["id"]).content)
+    assert floor_read["active"] is api.get(f"{BASE}/Users/{created['id']}").body["active"] is True
+
+    lookup = factory.get("/floor/Users", {"filter": f'userName eq "{theirs.body["userName"]}"'})
     found = json.loads(floor.users(lookup).content)
-    assert (found["totalResults"], found["Resources"]) == (1, [patched])
+    assert (found["totalResults"], found["Resources"]) == (1, [floor_patched_user])
 
 
 def test_slices_combine_into_one_measurement():
