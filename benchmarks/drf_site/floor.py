@@ -125,8 +125,10 @@ def create(request: HttpRequest) -> HttpResponse:
             )
             for item in emails
         )
-    row = {"user__" + name: getattr(user, name) for name in ("username", "first_name", "last_name", "is_active")}
-    row.update({name: getattr(resource, name) for name in FIELDS if "__" not in name})
+    row = {
+        name: getattr(user, name.removeprefix("user__")) if name.startswith("user__") else getattr(resource, name)
+        for name in FIELDS
+    }
     return respond(render(row), status=201)
 
 
