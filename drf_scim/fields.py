@@ -14,6 +14,7 @@ import binascii
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
+from django.db import models
 from rest_framework import serializers
 
 from .schema.attributes import BINARY, REFERENCE, SCIM_OPTIONS, STRING
@@ -75,7 +76,13 @@ class TenantUniqueStringAttribute(StringAttribute):
         value = super().to_internal_value(data)
         if TENANT_SEPARATOR in value:
             self.fail("separator")
-        stored = self.prefix_for(tenant_of(self)) + value
+        tenant = tenant_of(self)
+        instance = getattr(self.parent, "instance", None)
+        if isinstance(instance, models.Model):
+            current = super().get_attribute(instance)
+            if isinstance(current, str) and self.unprefixed(current, tenant) == value:
+                return current  # unchanged: an account adopted into a tenant keeps its unprefixed name
+        stored = self.prefix_for(tenant) + value
         if self.max_length is not None and len(stored) > self.max_length:
             self.fail("max_length", max_length=self.max_length - len(stored) + len(value))
         return stored

@@ -85,6 +85,9 @@ class SCIMUser(SCIMResource):
     manager = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reports")
     # Set when SOFT_DELETE_USERS kept the user after a DELETE.
     deleted = models.DateTimeField(null=True, blank=True)
+    # A digest of the user's own columns as last seen (drf_scim.adoption.account_state): a change made
+    # outside SCIM moves the version on only when it changed one of them.
+    host_state = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         verbose_name = "SCIM user"
@@ -108,6 +111,8 @@ class SCIMGroup(SCIMResource):
     group = models.OneToOneField(Group, on_delete=models.CASCADE, related_name="scim")
     # displayName folded to lower case: groups are matched by displayName ignoring case, so it is unique so.
     display_name_key = models.CharField(max_length=255, null=True, blank=True)
+    # A digest of the group's own columns as last seen (drf_scim.adoption.account_state).
+    host_state = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         verbose_name = "SCIM group"

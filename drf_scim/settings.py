@@ -49,6 +49,11 @@ DEFAULTS: dict[str, Any] = {
     # Function (request) -> tenant key; None serves a single tenant. Multi-tenant
     # deployments use "drf_scim.tenancy.application_tenant" (scim_token --tenant).
     "TENANT_RESOLVER": None,
+    # Function (account) -> tenant key or None: the tenant of a user or group made outside SCIM (the
+    # admin, a sign-up form, a fixture, an import), which then is a SCIM resource of that tenant; None
+    # leaves the account out of SCIM. Unset: every account joins the single tenant when TENANT_RESOLVER
+    # is None, and none is adopted when it is set (drf_scim.adoption).
+    "ADOPTION_TENANT": None,
     # Add the (redacted) body of POST, PUT and PATCH requests to the drf_scim.requests log.
     "LOG_REQUEST_BODIES": False,
     # Function (request) -> the user model instance /Me stands for, or None (501).
@@ -111,6 +116,7 @@ IMPORT_STRINGS = {
     "THROTTLE_CLASSES",
     "ME_RESOLVER",
     "TENANT_RESOLVER",
+    "ADOPTION_TENANT",
     "USER_SERIALIZER",
     "GROUP_SERIALIZER",
     "AUTHENTICATION_CLASSES",

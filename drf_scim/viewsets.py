@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldError, ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.signals import setting_changed
-from django.db import IntegrityError, models, transaction
+from django.db import DatabaseError, IntegrityError, models, transaction
 from django.db.models import F, prefetch_related_objects
 from django.http import Http404
 from django.utils import timezone
@@ -26,6 +26,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from . import signals
+from .adoption import scim_writes
 from .exceptions import InvalidSyntax, InvalidValue, PreconditionFailed, Uniqueness, flatten_detail
 from .filters.backends import lenient
 from .filters.translate import FilterTranslator
@@ -697,7 +698,41 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
             with transaction.atomic(savepoint=savepoint):
                 serializer.save()
         except IntegrityError as exc:
-            raise self.uniqueness_error(serializer) from exc
+            error = self.uniqueness_error(serializer)
+            error.serializer = serializer  # described further by handle_exception, once the transaction is over
+            raise error from exc
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, Uniqueness) and getattr(exc, "serializer", None) is not None:
+            exc = self.held_outside_tenant_error(exc.serializer) or exc
+        return super().handle_exception(exc)
+
+    def held_outside_tenant_error(self, serializer: Any) -> Uniqueness | None:
+        """The 409 for a name no resource of the tenant holds, but an account SCIM does not serve to
+        this client does (the host's own unique column, such as auth's username); None otherwise."""
+        data = serializer.initial_data if isinstance(serializer.initial_data, dict) else {}
+        lowered = {key.lower(): value for key, value in data.items() if isinstance(key, str)}
+        sent = {
+            name: lowered[name.lower()]
+            for name in serializer.get_folded_keys()
+            if isinstance(lowered.get(name.lower()), str)
+        }
+        if not sent:
+            return None
+        prefix = serializer.get_resource_prefix().replace(".", "__")
+        conditions = models.Q()
+        for name, value in sent.items():
+            conditions |= models.Q(**{f"{prefix}{serializer.get_folded_keys()[name]}": value.casefold()})
+        try:
+            held_here = self.get_base_queryset().filter(conditions).exists()
+        except DatabaseError:  # inside a transaction that failed (ATOMIC_REQUESTS): say no more
+            return None
+        if held_here:
+            return None
+        what = " or ".join(f"{name} {value!r}" for name, value in sent.items())
+        return Uniqueness(
+            f"The {what} is taken by an account that is not a resource of this client's tenant; choose another."
+        )
 
     def uniqueness_error(self, serializer: Any) -> Uniqueness:
         names = [
@@ -757,7 +792,8 @@ class UserViewSet(SCIMModelViewSet):
         # Free the userName for a new user while keeping the row for audit.
         setattr(instance, get_user_model().USERNAME_FIELD, f"deleted.{resource.scim_id}")
         instance.is_active = False
-        instance.save()
+        with scim_writes():
+            instance.save()
 
 
 class GroupViewSet(SCIMModelViewSet):

@@ -100,6 +100,8 @@ DRF_SCIM = {
     # Two-tenant example: each OAuth2 client provisions the tenant `scim_token --tenant` gave it;
     # clients without one provision the default tenant (where `make run` seeds its demo data).
     "TENANT_RESOLVER": "drf_scim.tenancy.application_tenant",
+    # Accounts made outside SCIM (the admin, createsuperuser, fixtures) belong to the default tenant.
+    "ADOPTION_TENANT": "drf_scim.adoption.default_tenant",
 }
 
 LOGGING = {

@@ -149,6 +149,7 @@ class TestMe:
         assert response.status_code == 501
         assert response.body["status"] == "501"
 
+    @override_settings(DRF_SCIM={"ADOPTION_TENANT": "drf_scim.adoption.no_tenant"})
     def test_a_user_that_is_not_a_scim_resource_gets_404(self):
         get_user_model().objects.create(username="local")
         response = self.user_token("local").get(f"{BASE}/Me")

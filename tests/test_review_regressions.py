@@ -20,6 +20,7 @@ def patch_op(*operations):
     return {"schemas": [PATCH_OP_SCHEMA], "Operations": list(operations)}
 
 
+@override_settings(DRF_SCIM={"ADOPTION_TENANT": "drf_scim.adoption.no_tenant"})
 def test_patch_of_a_user_in_a_group_unknown_to_scim(api, create_user, create_group, django_assert_max_num_queries):
     user = create_user()
     create_group("Scim group", [user["id"]])
@@ -49,6 +50,7 @@ def test_member_operations_are_coalesced(api, create_user, create_group, django_
     assert len(api.get(f"{BASE}/Groups/{group['id']}").body["members"]) == 20
 
 
+@override_settings(DRF_SCIM={"ADOPTION_TENANT": "drf_scim.adoption.no_tenant"})
 def test_member_replace_keeps_memberships_scim_does_not_serve(api, create_user, create_group):
     member = create_user()["id"]
     group = create_group("G", [member])

@@ -417,7 +417,8 @@ class TestRead:
         assert api.get(f"{BASE}/Users/").status_code == 200
         assert api.get(f"{BASE}/Users/{user['id']}/").body["id"] == user["id"]
 
-    def test_users_created_outside_scim_are_not_resources(self, api):
+    @override_settings(DRF_SCIM={"ADOPTION_TENANT": "drf_scim.adoption.no_tenant"})
+    def test_users_adopted_by_no_tenant_are_not_resources(self, api):
         User.objects.create(username="local-admin")
         assert api.get(f"{BASE}/Users").body["totalResults"] == 0
 

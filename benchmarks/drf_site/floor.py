@@ -24,6 +24,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from drf_scim.adoption import scim_writes
 from drf_scim.models import SCIMUser, SCIMValue
 
 FIELDS = (
@@ -104,7 +105,7 @@ def detail(request: HttpRequest, scim_id: str) -> HttpResponse:
 def create(request: HttpRequest) -> HttpResponse:
     body = json.loads(request.body)
     emails = body.get("emails", [])
-    with transaction.atomic():
+    with transaction.atomic(), scim_writes():
         user = get_user_model().objects.create(
             username=body["userName"],
             first_name=body["name"]["givenName"],

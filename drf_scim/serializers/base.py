@@ -29,6 +29,7 @@ from rest_framework.fields import SkipField, empty, get_error_detail, is_simple_
 from rest_framework.settings import api_settings
 from rest_framework.utils.serializer_helpers import BindingDict
 
+from ..adoption import account_state, scim_writes
 from ..exceptions import Mutability
 from ..fields import AttributeMixin, BooleanAttribute, StringAttribute
 from ..filters.translate import FoldedKeyTarget
@@ -853,10 +854,16 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
         current = self.indexed_values(resource)
         if current == (before if before is not None else {key: [] for key in current}):
             return
-        resource_type = ContentType.objects.get_for_model(resource)
         if before is not None:
+            resource_type = ContentType.objects.get_for_model(resource)
             SCIMValue.objects.filter(resource_type=resource_type, resource_id=resource.pk).delete()
-        SCIMValue.objects.bulk_create(
+        SCIMValue.objects.bulk_create(self.value_rows(resource, current))
+
+    @staticmethod
+    def value_rows(resource: SCIMResource, values: dict[str, list[Any]]) -> list[SCIMValue]:
+        """The ``SCIMValue`` rows of ``values`` (``indexed_values(resource)``), unsaved."""
+        resource_type = ContentType.objects.get_for_model(resource)
+        return [
             SCIMValue(
                 resource_type=resource_type,
                 resource_id=resource.pk,
@@ -864,9 +871,9 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
                 value_key=SCIMValue.key_of(item),
                 item=item,
             )
-            for key, items in current.items()
+            for key, items in values.items()
             for item in items
-        )
+        ]
 
     def new_instance(self) -> models.Model:
         instance = self.Meta.model()
@@ -895,18 +902,35 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
         The version is bumped on every update.
         """
         resource = self.get_resource(instance)
-        for name, column in self.get_folded_keys().items():
-            setattr(resource, column, (self.fields[name].get_attribute(instance) or "").casefold())
+        for column, key in self.get_folded_key_values(instance).items():
+            setattr(resource, column, key)
         if not created:
             resource.bump_version()
-        instance.save()
-        if resource is not instance:
-            link = self.Meta.model._meta.get_field(self.Meta.scim_relation).field.name
-            setattr(resource, link, instance)
-            resource.save()
-        for target, name, values in relations:
-            self.write_relation(target, name, values or [])
+        with scim_writes():
+            instance.save()
+            if resource is not instance:
+                link = self.Meta.model._meta.get_field(self.Meta.scim_relation).field.name
+                setattr(resource, link, instance)
+                resource.host_state = account_state(instance)
+                resource.save()
+            for target, name, values in relations:
+                self.write_relation(target, name, values or [])
         self.sync_indexed_values(resource, None if created else getattr(self, "_indexed_before", None))
+
+    def get_folded_key_values(self, instance: models.Model) -> dict[str, str]:
+        """The case-folded keys of ``instance`` (``Meta.folded_keys``), by the SCIM row's column."""
+        return {
+            column: (self.fields[name].get_attribute(instance) or "").casefold()
+            for name, column in self.get_folded_keys().items()
+        }
+
+    def get_adopted_document(self, instance: models.Model) -> dict[str, Any]:
+        """Hook: the JSON document of an account made outside SCIM when it becomes a resource."""
+        return {}
+
+    def refresh_document(self, instance: models.Model, document: dict[str, Any]) -> dict[str, Any]:
+        """Hook: ``document`` brought up to date with a change made to ``instance`` outside SCIM."""
+        return document
 
     def write_relation(self, target: models.Model, name: str, values: list[Any]) -> None:
         """Replace a relation: through the attribute that shows it (which leaves alone the rows it does

@@ -178,12 +178,50 @@ class UserSerializer(SCIMSerializer):
         self.mirror_email(instance, resource)
         super().save_resource(instance, created=created, relations=relations)
 
-    def mirror_email(self, instance: Any, resource: Any) -> None:
-        """Copy the primary (else first) email into the user model's ``email`` column, when it has one."""
+    def email_column(self, instance: Any) -> Any:
+        """The user model's ``email`` field when it mirrors the primary email (no attribute maps it)."""
         field = next((f for f in instance._meta.concrete_fields if f.name == "email"), None)
         if field is None or "email" in {f.source for f in self.fields.values()}:
+            return None
+        return field
+
+    def mirror_email(self, instance: Any, resource: Any) -> None:
+        """Copy the primary (else first) email into the user model's ``email`` column, when it has one."""
+        field = self.email_column(instance)
+        if field is None:
             return
-        emails = [item for item in resource.data.get("emails", []) if isinstance(item, dict) and item.get("value")]
-        primary = next((item for item in emails if item.get("primary") is True), emails[0] if emails else None)
+        primary = primary_email(resource.data.get("emails"))
         value = primary["value"] if primary else ""
         instance.email = value if len(value) <= (field.max_length or 254) else ""
+
+    def get_adopted_document(self, instance: Any) -> dict[str, Any]:
+        """``active`` assigned, so that it reads ``is_active``; the email column as the primary work email."""
+        document: dict[str, Any] = {"active": True}
+        return self.refresh_document(instance, document)
+
+    def refresh_document(self, instance: Any, document: dict[str, Any]) -> dict[str, Any]:
+        """The primary email follows a change of the email column made outside SCIM."""
+        column = self.email_column(instance)
+        if column is None:
+            return document
+        value = getattr(instance, column.attname) or ""
+        emails = [item for item in document.get("emails") or [] if isinstance(item, dict)]
+        primary = primary_email(emails)
+        if (primary["value"] if primary else "") == value:
+            return document
+        if primary is None:
+            emails.append({"value": value, "type": "work", "primary": True})
+        elif value:  # changed in its place
+            emails = [({**item, "value": value} if item is primary else item) for item in emails]
+        else:  # removed with the column's value
+            emails = [item for item in emails if item is not primary]
+        document = {key: item for key, item in document.items() if key != "emails"}
+        if emails:
+            document["emails"] = emails
+        return document
+
+
+def primary_email(emails: Any) -> dict[str, Any] | None:
+    """The primary (else first) of a list of emails that has a value."""
+    emails = [item for item in emails or [] if isinstance(item, dict) and item.get("value")]
+    return next((item for item in emails if item.get("primary") is True), emails[0] if emails else None)

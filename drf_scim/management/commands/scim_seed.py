@@ -11,6 +11,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from drf_scim.adoption import scim_writes
+
 FIRST_NAMES = ["Ada", "Grace", "Alan", "Barbara", "Edsger", "Frances", "Donald", "Margaret", "Ken", "Radia"]
 LAST_NAMES = ["Lovelace", "Hopper", "Turing", "Liskov", "Dijkstra", "Allen", "Knuth", "Hamilton", "Thompson", "Perlman"]
 BATCH = 5000
@@ -32,7 +34,8 @@ class Command(BaseCommand):
         if User._default_manager.filter(username="user1@example.com").exists():
             self.stdout.write("Already seeded (user1@example.com exists); nothing to do.")
             return
-        with transaction.atomic():
+        # The seed writes the SCIM rows itself, with externalIds and display names adoption would not give.
+        with transaction.atomic(), scim_writes():
             user_ids = self.create_users(User, users)
             group_ids = self.create_groups(groups, user_ids)
             if big:

@@ -1,0 +1,108 @@
+"""Signal receivers that keep SCIM in step with the accounts the host project changes itself.
+
+Connected by ``DrfScimConfig.ready()``. An account created outside SCIM (the admin, a sign-up form,
+``createsuperuser``) is adopted at once, in the host's transaction; one loaded from a fixture is
+adopted when the fixture's transaction commits (the fixture may hold its SCIM row too). A change to an
+account's own columns moves its version on; a change of a group's members through Django's
+many-to-many manager moves the group's. What bypasses signals (``QuerySet.update()``,
+``bulk_create()``, raw SQL) is caught up by ``manage.py scim_adopt``. drf_scim's own writes are left
+alone (``adoption.scim_writes``).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any
+
+from django.apps import apps as global_apps
+from django.db import DEFAULT_DB_ALIAS, transaction
+
+from .adoption import IGNORED_COLUMNS, Adoption, memberships_changed, scim_is_writing
+
+_fixture_accounts = threading.local()
+
+
+def account_saved(
+    sender: type, instance: Any, created: bool, raw: bool, using: str, update_fields: Any = None, **kwargs: Any
+) -> None:
+    if scim_is_writing():
+        return
+    adoption = Adoption.of_model(sender, using)
+    if adoption is None:
+        return
+    if raw:
+        adopt_on_commit(adoption, instance.pk)
+    elif created:
+        adoption.adopt([instance.pk])
+    elif update_fields is None or not set(update_fields) <= IGNORED_COLUMNS:
+        adoption.refresh_accounts([instance])
+
+
+def adopt_on_commit(adoption: Adoption, pk: Any) -> None:
+    """Adopt the accounts a fixture loads once its transaction commits, in one batch."""
+    pending = getattr(_fixture_accounts, "pending", None)
+    if pending is None:
+        pending = _fixture_accounts.pending = {}
+    key = (adoption.using, adoption.model)
+    pending.setdefault(key, set()).add(pk)
+
+    def adopt() -> None:
+        pks = pending.pop(key, None)
+        if pks:
+            Adoption.of_model(key[1], key[0]).adopt(pks)
+
+    transaction.on_commit(adopt, using=adoption.using)
+
+
+def members_changed(
+    sender: type, instance: Any, action: str, reverse: bool, pk_set: Any, using: str, **kwargs: Any
+) -> None:
+    """``user.groups`` or ``group.user_set`` changed outside SCIM: the groups concerned move on."""
+    if scim_is_writing():
+        return
+    if action == "pre_clear" and not reverse:  # the groups a user leaves are known only before
+        instance._drf_scim_cleared_groups = list(instance.groups.values_list("pk", flat=True))
+    elif action in ("post_add", "post_remove", "post_clear"):
+        if reverse:
+            groups = [instance.pk]
+        elif action == "post_clear":
+            groups = instance.__dict__.pop("_drf_scim_cleared_groups", [])
+        else:
+            groups = pk_set or []
+        memberships_changed(groups, using)
+
+
+def adopt_after_migrate(
+    sender: Any,
+    apps: Any = global_apps,
+    using: str = DEFAULT_DB_ALIAS,
+    verbosity: int = 1,
+    stdout: Any = None,
+    **kwargs: Any,
+) -> None:
+    """After ``migrate``, every account made before drf_scim was installed (or since, by means that
+    send no signal) becomes a resource."""
+    if not companion_tables_migrated(apps):
+        return
+    for adoption in Adoption.of_resource_types(using):
+        report = adoption.adopt()
+        if verbosity >= 1 and report:
+            conflicts = f"; {len(report.conflicts)} left out, see manage.py scim_adopt --dry-run"
+            (stdout or sys.stdout).write(
+                f"  drf_scim adopted {report.adopted} {adoption.resource_type} resource(s)"
+                f"{conflicts if report.conflicts else ''}.\n"
+            )
+
+
+def companion_tables_migrated(apps: Any) -> bool:
+    """Whether the migrated state has drf_scim's tables with every column (not while migrating back)."""
+    for name in ("SCIMUser", "SCIMGroup", "SCIMValue"):
+        try:
+            state = apps.get_model("drf_scim", name)
+        except LookupError:
+            return False
+        current = global_apps.get_model("drf_scim", name)
+        if {f.column for f in current._meta.concrete_fields} - {f.column for f in state._meta.concrete_fields}:
+            return False
+    return True
