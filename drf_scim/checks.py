@@ -27,7 +27,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                     id="drf_scim.E002",
                 )
             )
-    for key in ("USER_SERIALIZER", "GROUP_SERIALIZER", "PAGINATION_CLASS", "EXCEPTION_HANDLER", "FILTER_BACKENDS"):
+    imported = ("USER_SERIALIZER", "GROUP_SERIALIZER", "PAGINATION_CLASS", "EXCEPTION_HANDLER", "FILTER_BACKENDS")
+    for key in (*imported, "TENANT_RESOLVER", "ADOPTION_TENANT"):  # import strings resolved once, here
         try:
             getattr(scim_settings, key)
         except ImproperlyConfigured as exc:

@@ -46,6 +46,7 @@ def test_bad_import_string_says_what_to_write():
     [
         ({"PAGE_SIZE": 10}, "drf_scim.E002"),
         ({"USER_SERIALIZER": "nowhere.Serializer"}, "drf_scim.E003"),
+        ({"ADOPTION_TENANT": "nowhere.tenant_of"}, "drf_scim.E003"),
         ({"MAX_PAGE_SIZE": 0}, "drf_scim.E004"),
         ({"DEFAULT_PAGE_SIZE": 50, "MAX_PAGE_SIZE": 10}, "drf_scim.E005"),
     ],
