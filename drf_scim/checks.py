@@ -28,7 +28,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                 )
             )
     imported = ("USER_SERIALIZER", "GROUP_SERIALIZER", "PAGINATION_CLASS", "EXCEPTION_HANDLER", "FILTER_BACKENDS")
-    for key in (*imported, "TENANT_RESOLVER", "ADOPTION_TENANT"):  # import strings resolved once, here
+    for key in (*imported, "TENANT_RESOLVER", "ADOPTION_TENANT"):
         try:
             getattr(scim_settings, key)
         except ImproperlyConfigured as exc:
