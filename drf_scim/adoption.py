@@ -239,11 +239,11 @@ class Adoption:
         adopted, claims, conflicts = [], {}, []
         for account, serializer, companion in candidates:
             keys = [(companion.tenant, column, getattr(companion, column)) for column in self.key_columns()]
-            clash = next(((key, held.get(key) or claimed.get(key) or claims.get(key)) for key in keys), (None, None))
-            if clash[1] is not None:
+            holders = ((key, held.get(key) or claimed.get(key) or claims.get(key)) for key in keys)
+            clash = next(((key, holder) for key, holder in holders if holder is not None), None)
+            if clash is not None:
                 (tenant, column, value), holder = clash
                 conflicts.append(Conflict(describe(account), self.attribute_of(column), value, tenant, holder))
-                setattr(account, self.relation, None)
                 continue
             claims.update((key, describe(account)) for key in keys)
             adopted.append((serializer, companion))
@@ -362,20 +362,23 @@ class Adoption:
                 "last_modified": now,
                 **rekeyed,
             }
-            with transaction.atomic(using=self.using):
+            companion.data = changes["data"]
+            reindexed = serializer.indexed_values(companion)
+            with transaction.atomic(using=self.using) if reindexed != indexed else contextlib.nullcontext():
                 self.write(companion, changes, report, account)
-                if serializer.indexed_values(companion) != indexed:
+                if reindexed != indexed:
                     values = SCIMValue.objects.db_manager(self.using)
                     resource_type = ContentType.objects.db_manager(self.using).get_for_model(companion)
                     values.filter(resource_type=resource_type, resource_id=companion.pk).delete()
-                    values.bulk_create(serializer.value_rows(companion, serializer.indexed_values(companion)))
+                    values.bulk_create(serializer.value_rows(companion, reindexed))
 
     def write(self, companion: models.Model, changes: dict[str, Any], report: Report, account: models.Model) -> None:
         """Save ``changes`` to ``companion``, its version counted up in the database; a key taken
         meanwhile is left unset."""
         rows = self.companions().filter(pk=companion.pk)
+        new_key = any(changes.get(column) is not None for column in self.key_columns())
         try:
-            with transaction.atomic(using=self.using):
+            with transaction.atomic(using=self.using) if new_key else contextlib.nullcontext():
                 rows.update(version=F("version") + 1, **changes)
         except IntegrityError:
             for column in self.key_columns():
