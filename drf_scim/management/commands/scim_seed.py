@@ -11,8 +11,6 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from drf_scim.adoption import scim_writes
-
 FIRST_NAMES = ["Ada", "Grace", "Alan", "Barbara", "Edsger", "Frances", "Donald", "Margaret", "Ken", "Radia"]
 LAST_NAMES = ["Lovelace", "Hopper", "Turing", "Liskov", "Dijkstra", "Allen", "Knuth", "Hamilton", "Thompson", "Perlman"]
 BATCH = 5000
@@ -34,8 +32,7 @@ class Command(BaseCommand):
         if User._default_manager.filter(username="user1@example.com").exists():
             self.stdout.write("Already seeded (user1@example.com exists); nothing to do.")
             return
-        # The seed writes the SCIM rows itself, with externalIds and display names adoption would not give.
-        with transaction.atomic(), scim_writes():
+        with transaction.atomic():
             user_ids = self.create_users(User, users)
             group_ids = self.create_groups(groups, user_ids)
             if big:
@@ -100,9 +97,11 @@ class Command(BaseCommand):
         return ids
 
     def create_group(self, name: str, member_ids: list[int]) -> int:
+        from drf_scim.adoption import scim_writes
         from drf_scim.models import SCIMGroup
 
-        group = Group.objects.create(name=name)
+        with scim_writes():  # its SCIM row is written here, not adopted
+            group = Group.objects.create(name=name)
         SCIMGroup.objects.create(group=group, display_name_key=name.casefold())
         self.add_members(get_user_model().groups.through, group.pk, member_ids)
         return group.pk
