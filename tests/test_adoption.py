@@ -470,3 +470,13 @@ def test_okta_first_cycle_matches_replaces_and_deactivates_existing_accounts(api
     assert not User.objects.filter(username__startswith="employee1@", is_active=True).exists()
     assert User.objects.count() == 1000
     assert User.objects.get(username="employee3@corp.example").email == "okta.employee3@corp.example"
+
+
+def test_a_group_renamed_in_the_admin_is_found_by_its_new_name(api, create_group, admin_client):
+    created = create_group("Tour Guides")
+    group = Group.objects.get(name="Tour Guides")
+    assert admin_client.post(f"/admin/auth/group/{group.pk}/change/", {"name": "Guides"}).status_code == 302
+    found = api.get(f"{BASE}/Groups", {"filter": 'displayName eq "GUIDES"'}).body["Resources"]
+    assert [resource["id"] for resource in found] == [created["id"]]
+    assert found[0]["meta"]["version"] != created["meta"]["version"]
+    assert api.get(f"{BASE}/Groups", {"filter": 'displayName eq "Tour Guides"'}).body["totalResults"] == 0
