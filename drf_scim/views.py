@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
+from django.http import HttpResponse
 from rest_framework import exceptions
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
+from .exceptions import LengthRequired, PayloadTooLarge, error_body
 from .settings import scim_settings
+
+logger = logging.getLogger("drf_scim")
+BODY_METHODS = ("POST", "PUT", "PATCH")
 
 
 class SCIMViewMixin:
@@ -48,11 +54,45 @@ class SCIMViewMixin:
     def get_exception_handler(self) -> Callable:
         return scim_settings.EXCEPTION_HANDLER
 
+    def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        self.check_request_body(request)
+
+    def check_request_body(self, request: Any) -> None:
+        """Refuse a body too large (413) or of unknown length (411) once the client is authenticated and
+        before anything reads it."""
+        if request.method not in BODY_METHODS:
+            return
+        meta = request.META
+        length = meta.get("CONTENT_LENGTH") or ""
+        if not length and "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower():
+            raise LengthRequired()
+        limit = scim_settings.MAX_PAYLOAD_SIZE
+        try:
+            too_large = bool(limit) and int(length or 0) > limit
+        except ValueError:
+            too_large = False
+        if too_large:
+            raise PayloadTooLarge(f"The request body is {length} bytes; the limit (maxPayloadSize) is {limit} bytes.")
+
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         started = time.monotonic()
-        response = super().dispatch(request, *args, **kwargs)
-        log_request(self.request, request, response, time.monotonic() - started)
+        try:
+            response = super().dispatch(request, *args, **kwargs)
+        except Exception as exc:  # raised outside the exception handler (by the handler itself, say)
+            response = self.failure_response(exc)
+        log_request(getattr(self, "request", None), request, response, time.monotonic() - started)
         return response
+
+    def failure_response(self, exc: Exception) -> HttpResponse:
+        """A plain SCIM 500 for an exception the exception handler could not answer, so that no error page
+        (Django's technical page lists local variables, tokens among them) ever answers a SCIM request."""
+        logger.error("Unhandled error outside the SCIM exception handler", exc_info=exc)
+        return HttpResponse(
+            json.dumps(error_body(500, "An unexpected error occurred.")),
+            status=500,
+            content_type=scim_settings.RESPONSE_MEDIA_TYPE,
+        )
 
 
 request_logger = logging.getLogger("drf_scim.requests")
@@ -80,7 +120,9 @@ def log_request(request: Any, http_request: Any, response: Any, seconds: float) 
     if getattr(http_request, "scim_logged", False) or not request_logger.isEnabledFor(logging.INFO):
         return
     http_request.scim_logged = True
-    auth = getattr(request, "auth", None)
+    # What authentication found, if it ran: reading request.auth would authenticate (again), outside the
+    # exception handler.
+    auth = getattr(request, "_auth", None)
     application = getattr(auth, "application", None)
     user = getattr(request, "_user", None)
     if application is not None:

@@ -11,6 +11,7 @@ import json
 import pytest
 
 from drf_scim.constants import PATCH_OP_SCHEMA, USER_SCHEMA
+from tests.conftest import SCIMClient
 from tests.helpers import BASE, user_body
 
 HUGE_INTEGER = "1" + "0" * 309  # beyond the range of a float: math.isfinite() of it raises OverflowError
@@ -87,3 +88,120 @@ class TestCaseVariantKeys:
     def test_keys_in_one_case_each_are_accepted(self, api):
         response = api.post(f"{BASE}/Users", user_body("one@example.com", schemas=[USER_SCHEMA]))
         assert response.status_code == 201, response.body
+
+
+BIG = 3 * 1024 * 1024  # over Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MiB) and MAX_PAYLOAD_SIZE (1 MiB)
+BODY_ENDPOINTS = [
+    ("post", "/Users"),
+    ("put", "/Users/{id}"),
+    ("patch", "/Users/{id}"),
+    ("post", "/Groups"),
+    ("put", "/Groups/{id}"),
+    ("patch", "/Groups/{id}"),
+    ("post", "/Bulk"),
+    ("post", "/Users/.search"),
+    ("post", "/Groups/.search"),
+    ("post", "/.search"),
+    ("post", "/Me"),
+    ("put", "/Me"),
+    ("patch", "/Me"),
+]
+
+
+def big_body() -> bytes:
+    return json.dumps({"schemas": [USER_SCHEMA], "userName": "big", "displayName": "x" * BIG}).encode()
+
+
+@pytest.mark.django_db
+class TestOversizedBodies:
+    """Point 2: a body over the limits answers a SCIM 413, or 401 when authentication fails, never HTML, and
+    no error page shows a credential; authentication comes before the body is read."""
+
+    @pytest.fixture
+    def ids(self, create_user, create_group):
+        user = create_user("sized@example.com")
+        return {"id": user["id"], "group": create_group("Sized")["id"]}
+
+    @pytest.mark.parametrize("debug", [False, True])
+    @pytest.mark.parametrize(("method", "path"), BODY_ENDPOINTS)
+    def test_every_endpoint(self, settings, make_token, ids, method, path, debug):
+        settings.DEBUG = debug
+        token = make_token()
+        url = BASE + path.format(id=ids["group"] if "Groups" in path else ids["id"])
+        body = big_body()
+        for authorization, status in [
+            (None, 401),
+            ("Bearer unknown-token", 401),
+            ("Basic dXNlcjpwYXNz", 401),
+            (f"Bearer {token}", 413),
+        ]:
+            client = SCIMClient()
+            if authorization:
+                client.credentials(HTTP_AUTHORIZATION=authorization)
+            response = getattr(client, method)(url, body)
+            assert_error(response, status)
+            assert token.encode() not in response.content
+            assert b"<html" not in response.content.lower()
+
+    def test_the_limit_is_checked_before_the_body_is_read(self, api, django_assert_max_num_queries):
+        with django_assert_max_num_queries(2):  # the token, and nothing else
+            response = api.post(f"{BASE}/Users", big_body())
+        assert_error(response, 413)
+        assert "maxPayloadSize" in response.body["detail"]
+
+    def test_a_chunked_body_is_refused_with_a_reason(self, api):
+        response = api.generic(
+            "POST",
+            f"{BASE}/Users",
+            b"",
+            content_type="application/scim+json",
+            HTTP_TRANSFER_ENCODING="chunked",
+        )
+        assert_error(response, 411)
+        assert "Content-Length" in json.loads(response.content)["detail"]
+
+    def test_a_chunked_body_without_a_token_is_a_401(self, anon):
+        response = anon.generic("POST", f"{BASE}/Users", b"", HTTP_TRANSFER_ENCODING="chunked")
+        assert_error(response, 401)
+
+    def test_a_failure_outside_the_exception_handler_is_a_scim_error(self, settings, make_token):
+        """Even an exception handler that fails answers a SCIM 500, and never Django's (technical) page."""
+        settings.DEBUG = True
+        settings.DRF_SCIM = {"EXCEPTION_HANDLER": "tests.test_reliability.failing_handler"}
+        token = make_token()
+        client = SCIMClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        response = client.get(f"{BASE}/Users/does-not-exist")
+        assert_error(response, 500)
+        assert token.encode() not in response.content
+
+
+def failing_handler(exc, context):
+    raise RuntimeError("the handler itself fails")
+
+
+@pytest.mark.django_db
+class TestTokensInURLs:
+    """Point 7: a token in the query string is refused (it would end up in access logs); so is one in a form."""
+
+    def test_access_token_in_the_query_string(self, make_token, create_user):
+        token = make_token()
+        anon = SCIMClient()
+        response = anon.get(f"{BASE}/Users", {"access_token": token})
+        assert_error(response, 400)
+        assert "Authorization header" in response.body["detail"]
+        assert token not in response.body["detail"]
+        with_header = SCIMClient()
+        with_header.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert_error(with_header.get(f"{BASE}/Users", {"access_token": token}), 400)
+        assert_error(with_header.post(f"{BASE}/Users?access_token={token}", user_body("q@example.com")), 400)
+
+    def test_access_token_in_a_form_body_is_not_a_credential(self, make_token):
+        token = make_token()
+        response = SCIMClient().generic(
+            "POST",
+            f"{BASE}/Users",
+            f"access_token={token}",
+            content_type="application/x-www-form-urlencoded",
+        )
+        assert_error(response, 401)
