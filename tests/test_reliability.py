@@ -6,9 +6,14 @@ outage, which needs a PostgreSQL cluster of its own, is in tests/test_outage.py.
 
 from __future__ import annotations
 
+import base64
 import json
+import re
+import zlib
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 
 from drf_scim.constants import PATCH_OP_SCHEMA, USER_SCHEMA
 from tests.conftest import SCIMClient
@@ -205,3 +210,69 @@ class TestTokensInURLs:
             content_type="application/x-www-form-urlencoded",
         )
         assert_error(response, 401)
+
+
+UNRESERVED = re.compile(r"^[A-Za-z0-9._~-]+$")  # RFC 3986 §2.3
+
+
+@pytest.mark.django_db
+class TestCursors:
+    """Point 7: cursors are bound to the tenant and client that got them, reveal nothing, and are made of
+    RFC 3986 unreserved characters only (RFC 9865 §2)."""
+
+    @pytest.fixture(autouse=True)
+    def multi_tenant(self, settings):
+        settings.DRF_SCIM = {"TENANT_RESOLVER": "drf_scim.tenancy.application_tenant"}
+
+    def client_for(self, name: str, tenant: str) -> SCIMClient:
+        out = StringIO()
+        call_command("scim_token", "--client", name, "--tenant", tenant, stdout=out)
+        client = SCIMClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {out.getvalue().strip().splitlines()[-1]}")
+        return client
+
+    def test_bound_to_tenant_and_client_and_opaque(self):
+        acme, acme_too, globex = (
+            self.client_for("Acme Entra", "acme"),
+            self.client_for("Acme Okta", "acme"),
+            self.client_for("Globex", "globex"),
+        )
+        for client in (acme, globex):
+            for n in range(3):
+                assert client.post(f"{BASE}/Users", user_body(f"u{n}@example.com")).status_code == 201
+        first = acme.get(f"{BASE}/Users", {"count": 1, "cursor": "", "sortBy": "userName"}).body
+        cursor = first["nextCursor"]
+        assert UNRESERVED.match(cursor), cursor
+        again = acme.get(f"{BASE}/Users", {"count": 1, "cursor": "", "sortBy": "userName"}).body["nextCursor"]
+        assert again != cursor  # a fresh nonce each time: equal positions do not show
+        decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        for clear in (b'"p"', b"u0@", b"userName"):
+            assert clear not in decoded and clear not in zlib_or_empty(decoded)
+        assert acme.get(f"{BASE}/Users", {"count": 1, "cursor": cursor, "sortBy": "userName"}).status_code == 200
+        for other in (acme_too, globex):
+            response = other.get(f"{BASE}/Users", {"count": 1, "cursor": cursor, "sortBy": "userName"})
+            assert_error(response, 400, "invalidCursor")
+
+    def test_every_cursor_of_a_walk_is_unreserved(self, api, create_user):
+        for n in range(5):
+            create_user(f"walk{n}@example.com", displayName=f"Ü {n}:/?")
+        cursor = ""
+        for sort in ("userName", "displayName", "meta.created"):
+            cursor, seen = "", 0
+            while True:
+                body = api.get(f"{BASE}/Users", {"count": 2, "cursor": cursor, "sortBy": sort}).body
+                seen += len(body["Resources"])
+                for key in ("nextCursor", "previousCursor"):
+                    if key in body:
+                        assert UNRESERVED.match(body[key]), body[key]
+                cursor = body.get("nextCursor")
+                if not cursor:
+                    break
+            assert seen == 5
+
+
+def zlib_or_empty(data: bytes) -> bytes:
+    try:
+        return zlib.decompress(data)
+    except zlib.error:
+        return b""
