@@ -15,7 +15,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from drf_scim.constants import PATCH_OP_SCHEMA, USER_SCHEMA
+from drf_scim.constants import BULK_REQUEST_SCHEMA, ENTERPRISE_USER_SCHEMA, PATCH_OP_SCHEMA, USER_SCHEMA
 from tests.conftest import SCIMClient
 from tests.helpers import BASE, user_body
 
@@ -276,3 +276,80 @@ def zlib_or_empty(data: bytes) -> bytes:
         return zlib.decompress(data)
     except zlib.error:
         return b""
+
+
+def bulk(client, *operations, **extra):
+    return client.post(f"{BASE}/Bulk", {"schemas": [BULK_REQUEST_SCHEMA], "Operations": list(operations), **extra})
+
+
+def create(bulk_id: str) -> dict:
+    return {"method": "POST", "path": "/Users", "bulkId": bulk_id, "data": user_body(f"{bulk_id}@example.com")}
+
+
+@pytest.mark.django_db
+class TestBulk:
+    """Point 4: an operation that is not for a resource endpoint fails on its own; a Bulk never answers 5xx
+    once it committed something, and reports every committed operation with its location and version."""
+
+    @pytest.mark.parametrize(
+        "operation",
+        [
+            {"method": "POST", "path": "/Users/.search", "bulkId": "s", "data": {"filter": "userName pr"}},
+            {"method": "POST", "path": "/Groups/.search", "bulkId": "s", "data": {}},
+            {"method": "POST", "path": "/.search", "bulkId": "s", "data": {"filter": "userName pr"}},
+            {"method": "POST", "path": "/Schemas", "bulkId": "s", "data": {}},
+            {"method": "PUT", "path": "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", "data": {}},
+            {"method": "DELETE", "path": "/ResourceTypes/User"},
+            {"method": "PATCH", "path": "/ServiceProviderConfig", "data": {}},
+            {"method": "POST", "path": "/Bulk", "bulkId": "s", "data": {"Operations": []}},
+            {"method": "POST", "path": "/Me", "bulkId": "s", "data": user_body("me@example.com")},
+            {"method": "POST", "path": "/Users/some-id", "bulkId": "s", "data": user_body("x@example.com")},
+            {"method": "PUT", "path": "/Users", "data": user_body("x@example.com")},
+            {"method": "DELETE", "path": "/Groups"},
+            {"method": "POST", "path": "/Nowhere", "bulkId": "s", "data": {}},
+        ],
+    )
+    def test_an_operation_not_for_a_resource_endpoint_fails_alone(self, api, operation):
+        response = bulk(api, create("before"), operation, create("after"))
+        assert response.status_code == 200, response.body
+        before, failed, after = response.body["Operations"]
+        assert failed["status"] in ("400", "404"), failed
+        assert failed["response"]["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+        for done in (before, after):
+            assert done["status"] == "201"
+            stored = api.get(BASE + done["location"].split(BASE, 1)[1])
+            assert stored.status_code == 200
+            assert stored["ETag"] == done["version"]
+
+    def test_an_unexpected_failure_after_a_commit_is_reported_not_a_500(self, api, monkeypatch):
+        from drf_scim.bulk import BulkView
+
+        dispatch = BulkView.dispatch_operation
+
+        def fail_on_second(self, request, root, operation, ids):
+            if operation.get("bulkId") == "boom":
+                raise KeyError("id")
+            return dispatch(self, request, root, operation, ids)
+
+        monkeypatch.setattr(BulkView, "dispatch_operation", fail_on_second)
+        response = bulk(api, create("first"), create("boom"), create("third"))
+        assert response.status_code == 200
+        assert [op["status"] for op in response.body["Operations"]] == ["201", "500", "201"]
+        assert all(op["location"] and op["version"] for op in response.body["Operations"] if op["status"] == "201")
+        assert response.body["Operations"][1]["response"]["detail"] == "An unexpected error occurred."
+
+    def test_a_cycle_reports_the_stored_version(self, api):
+        manager = {ENTERPRISE_USER_SCHEMA: {"manager": {"value": "bulkId:b"}}}
+        reports_to_a = {ENTERPRISE_USER_SCHEMA: {"manager": {"value": "bulkId:a"}}}
+        response = bulk(
+            api,
+            {"method": "POST", "path": "/Users", "bulkId": "a", "data": user_body("a@example.com", **manager)},
+            {"method": "POST", "path": "/Users", "bulkId": "b", "data": user_body("b@example.com", **reports_to_a)},
+        )
+        for operation in response.body["Operations"]:
+            path = BASE + operation["location"].split(BASE, 1)[1]
+            assert api.get(path)["ETag"] == operation["version"], operation
+            replaced = api.put(
+                path, user_body(f"{operation['bulkId']}2@example.com"), HTTP_IF_MATCH=operation["version"]
+            )
+            assert replaced.status_code == 200, replaced.body
