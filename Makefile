@@ -59,12 +59,12 @@ bench: install-bench
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 lint: install
-	$(BIN)/ruff check drf_scim tests sample_site benchmarks
-	$(BIN)/ruff format --check drf_scim tests sample_site benchmarks
+	$(BIN)/ruff check drf_scim tests sample_site benchmarks deploy
+	$(BIN)/ruff format --check drf_scim tests sample_site benchmarks deploy
 
 format: install
-	$(BIN)/ruff check --fix drf_scim tests sample_site benchmarks
-	$(BIN)/ruff format drf_scim tests sample_site benchmarks
+	$(BIN)/ruff check --fix drf_scim tests sample_site benchmarks deploy
+	$(BIN)/ruff format drf_scim tests sample_site benchmarks deploy
 
 clean:
 	rm -rf $(VENV) sample_site/db.sqlite3 .pytest_cache .ruff_cache

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .constants import BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA
-from .exceptions import InvalidSyntax, InvalidValue, PayloadTooLarge, error_body
+from .exceptions import InvalidSyntax, InvalidValue, PayloadTooLarge, ServiceUnavailable, error_body
 from .reverse import ROOT_URL_NAME
 from .settings import scim_settings
 from .views import SCIMViewMixin
@@ -92,6 +92,9 @@ class BulkView(SCIMViewMixin, APIView):
         def run(index: int, operation: dict[str, Any]) -> bool:
             nonlocal errors
             result = self.run_operation(request, root, operation, ids)
+            if result["status"] == "503" and not any(r is not None and int(r["status"]) < 400 for r in results):
+                # The database is out of reach and nothing was committed: the whole request can be retried.
+                raise ServiceUnavailable("The service cannot reach its database. Try again later.")
             results[index] = result
             failed = int(result["status"]) >= 400
             errors += failed

@@ -84,15 +84,25 @@ class SCIMViewMixin:
         log_request(getattr(self, "request", None), request, response, time.monotonic() - started)
         return response
 
+    def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response.headers.setdefault("Cache-Control", self.cache_control)
+        return response
+
+    # SCIM responses carry accounts and their attributes: no cache (a proxy's, the browser's) keeps them.
+    cache_control = "no-store"
+
     def failure_response(self, exc: Exception) -> HttpResponse:
         """A plain SCIM 500 for an exception the exception handler could not answer, so that no error page
         (Django's technical page lists local variables, tokens among them) ever answers a SCIM request."""
         logger.error("Unhandled error outside the SCIM exception handler", exc_info=exc)
-        return HttpResponse(
+        response = HttpResponse(
             json.dumps(error_body(500, "An unexpected error occurred.")),
             status=500,
             content_type=scim_settings.RESPONSE_MEDIA_TYPE,
         )
+        response["Cache-Control"] = self.cache_control
+        return response
 
 
 request_logger = logging.getLogger("drf_scim.requests")
