@@ -36,7 +36,7 @@ run: install
 	echo ""; \
 	echo "Try:  curl -H 'Authorization: Bearer $$token' http://$(HOST):$(PORT)/scim/v2/Users"; \
 	echo ""
-	$(MANAGE) runserver $(HOST):$(PORT)
+	DJANGO_DEBUG=1 $(MANAGE) runserver $(HOST):$(PORT)
 
 test: lint test-sqlite test-postgres
 

@@ -56,6 +56,9 @@ DEFAULTS: dict[str, Any] = {
     # Whether /ServiceProviderConfig, /ResourceTypes and /Schemas need a token (with
     # the read or the write scope). False: anyone may read them.
     "DISCOVERY_REQUIRES_AUTHENTICATION": True,
+    # Whether the OpenAPI document, Swagger UI and Redoc (drf_scim.contrib.drf_spectacular's views) need a
+    # token with the read or write scope, or a staff user's session. False: anyone may read them.
+    "OPENAPI_REQUIRES_AUTHENTICATION": False,
     # authenticationSchemes announced in /ServiceProviderConfig.
     "AUTHENTICATION_SCHEMES": [
         {
