@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.signals import connection_created
 from django.http import HttpResponse
 from rest_framework import exceptions
 from rest_framework.permissions import AllowAny
@@ -55,8 +57,13 @@ class SCIMViewMixin:
         return scim_settings.EXCEPTION_HANDLER
 
     def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
+        self.apply_statement_timeout()
         super().initial(request, *args, **kwargs)
         self.check_request_body(request)
+
+    def apply_statement_timeout(self) -> None:
+        """Bound every statement of this request by ``STATEMENT_TIMEOUT`` (before the token is looked up)."""
+        set_statement_timeout(scim_settings.STATEMENT_TIMEOUT)
 
     def check_request_body(self, request: Any) -> None:
         """Refuse a body too large (413) or of unknown length (411) once the client is authenticated and
@@ -103,6 +110,31 @@ class SCIMViewMixin:
         )
         response["Cache-Control"] = self.cache_control
         return response
+
+
+def set_statement_timeout(milliseconds: int | None, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Set PostgreSQL's ``statement_timeout`` on the connection ``using``, once per database session: a
+    statement that runs longer is cancelled (an OperationalError, which answers a SCIM 503), so no filter,
+    page or write can hold a worker past it. Other databases, and ``milliseconds`` 0 or None: nothing.
+
+    The setting stays on the session: another request served by the same connection keeps it.
+    """
+    connection = connections[using]
+    if not milliseconds or connection.vendor != "postgresql":
+        return
+    connection.ensure_connection()  # a new session forgets what the last one had (forget_statement_timeout)
+    if getattr(connection, "drf_scim_statement_timeout", None) == milliseconds:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('statement_timeout', %s, false)", [str(int(milliseconds))])
+    connection.drf_scim_statement_timeout = milliseconds
+
+
+def forget_statement_timeout(sender: Any, connection: Any, **kwargs: Any) -> None:
+    connection.drf_scim_statement_timeout = None
+
+
+connection_created.connect(forget_statement_timeout, dispatch_uid="drf_scim_forget_statement_timeout")
 
 
 request_logger = logging.getLogger("drf_scim.requests")

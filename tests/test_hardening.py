@@ -153,7 +153,8 @@ class TestHostileBodies:
     def test_ten_thousand_element_arrays(self, api, create_user, django_assert_max_num_queries):
         emails = [{"value": f"e{n}@example.com"} for n in range(10_000)]
         response = api.post(f"{BASE}/Users", user_body(emails=emails))
-        assert response.status_code in (201, 413)
+        assert response.status_code in (400, 413)
+        assert response.status_code == 413 or response.body["scimType"] == "tooMany"  # MAX_ATTRIBUTE_VALUES
         members = [{"value": f"00000000-0000-0000-0000-{n:012d}"} for n in range(10_001)]
         with django_assert_max_num_queries(4):
             too_many = api.post(f"{BASE}/Groups", {"displayName": "X", "members": members})
@@ -191,12 +192,17 @@ def test_statement_timeout_is_a_503_and_the_service_recovers(api):
 class TestGuarantees:
     def test_no_sql_is_built_from_strings(self):
         forbidden = re.compile(r"\.raw\(|RawSQL|\.extra\(|cursor\(\)|\.execute\(")
+        # The one statement Django has no API for: a constant, with its value bound (views.set_statement_timeout).
+        allowed = {
+            "    with connection.cursor() as cursor:",
+            """        cursor.execute("SELECT set_config('statement_timeout', %s, false)", [str(int(milliseconds))])""",
+        }
         offenders = [
             f"{path.relative_to(ROOT)}:{number}"
             for path in (ROOT / "drf_scim").rglob("*.py")
             if "migrations" not in path.parts
             for number, line in enumerate(path.read_text().splitlines(), 1)
-            if forbidden.search(line)
+            if forbidden.search(line) and not (path.name == "views.py" and line in allowed)
         ]
         assert offenders == []
 

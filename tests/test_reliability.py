@@ -12,10 +12,16 @@ import re
 import zlib
 from io import StringIO
 
+import psycopg
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from drf_scim.constants import BULK_REQUEST_SCHEMA, ENTERPRISE_USER_SCHEMA, PATCH_OP_SCHEMA, USER_SCHEMA
+from drf_scim.settings import scim_settings
+from drf_scim.views import SCIMViewMixin, set_statement_timeout
 from tests.conftest import SCIMClient
 from tests.helpers import BASE, user_body
 
@@ -353,3 +359,159 @@ class TestBulk:
                 path, user_body(f"{operation['bulkId']}2@example.com"), HTTP_IF_MATCH=operation["version"]
             )
             assert replaced.status_code == 200, replaced.body
+
+
+def patch_body(*operations: dict) -> dict:
+    return {"schemas": [PATCH_OP_SCHEMA], "Operations": list(operations)}
+
+
+def emails(count: int, prefix: str = "e") -> list[dict]:
+    return [{"value": f"{prefix}{n}@example.com", "type": f"t{n}"} for n in range(count)]
+
+
+def snapshot() -> list:
+    users = get_user_model().objects.order_by("pk").values_list("username", "scim__data", "scim__version")
+    return list(users)
+
+
+@pytest.mark.django_db
+class TestCostBounds:
+    """Point 5: the values of one attribute, the complexity of a filter and the work of a PatchOp are bounded
+    (400 tooMany or invalidFilter, before anything is written), and statements by a timeout (503)."""
+
+    def test_values_of_one_attribute(self, api, settings, create_user, django_assert_max_num_queries):
+        limit = settings.DRF_SCIM["MAX_ATTRIBUTE_VALUES"] = 100
+        assert api.post(f"{BASE}/Users", user_body("full@example.com", emails=emails(limit))).status_code == 201
+        before = snapshot()
+        with django_assert_max_num_queries(2):  # the token and the uniqueness check at most: nothing stored
+            response = api.post(f"{BASE}/Users", user_body("over@example.com", emails=emails(limit + 1)))
+        assert_error(response, 400, "tooMany")
+        assert "MAX_ATTRIBUTE_VALUES" in response.body["detail"]
+        user = create_user("put@example.com")
+        before = snapshot()
+        for attribute in ("emails", "phoneNumbers", "roles", "entitlements", "addresses", "x509Certificates"):
+            values = [{"value": f"v{n}"} for n in range(limit + 1)]
+            assert_error(
+                api.put(f"{BASE}/Users/{user['id']}", user_body("put@example.com", **{attribute: values})),
+                400,
+                "tooMany",
+            )
+        add = {"op": "add", "path": "emails", "value": emails(limit + 1, "p")}
+        assert_error(api.patch(f"{BASE}/Users/{user['id']}", patch_body(add)), 400, "tooMany")
+        assert snapshot() == before  # nothing stored
+        full = get_user_model().objects.get(username="full@example.com").scim.scim_id
+        one_more = {"op": "add", "path": "emails", "value": [{"value": "more@example.com"}]}
+        assert_error(api.patch(f"{BASE}/Users/{full}", patch_body(one_more)), 400, "tooMany")
+        assert len(api.get(f"{BASE}/Users/{full}").body["emails"]) == limit
+
+    @pytest.mark.parametrize(
+        ("text", "setting"),
+        [
+            (" or ".join(f'userName eq "u{n}"' for n in range(51)), "FILTER_MAX_CLAUSES"),
+            (" or ".join(f'emails[value eq "e{n}"]' for n in range(11)), "FILTER_MAX_VALUE_FILTERS"),
+            (" or ".join(f'emails[value co "e{n}"]' for n in range(6)), "FILTER_MAX_SUBSTRING_CLAUSES"),
+            (" or ".join(f'displayName ew "e{n}"' for n in range(6)), "FILTER_MAX_SUBSTRING_CLAUSES"),
+            ("emails[" + " or ".join(f'value eq "e{n}"' for n in range(51)) + "]", "FILTER_MAX_CLAUSES"),
+        ],
+    )
+    def test_filter_budget(self, api, create_user, text, setting):
+        create_user()
+        response = api.get(f"{BASE}/Users", {"filter": text})
+        assert_error(response, 400, "invalidFilter")
+        assert setting in response.body["detail"]
+        for path in (f"{BASE}/Users/.search", f"{BASE}/.search"):
+            assert_error(api.post(path, {"schemas": [SEARCH], "filter": text}), 400, "invalidFilter")
+
+    def test_filter_budget_in_patch_paths(self, api, create_user):
+        user = create_user()
+        path = "emails[" + " or ".join(f'value eq "e{n}"' for n in range(51)) + "].type"
+        response = api.patch(f"{BASE}/Users/{user['id']}", patch_body({"op": "replace", "path": path, "value": "x"}))
+        assert_error(response, 400, "invalidFilter")
+
+    def test_filters_within_the_budget_run(self, api, create_user):
+        create_user("u7@example.com")
+        for text in (
+            " or ".join(f'userName eq "u{n}@example.com"' for n in range(50)),
+            " or ".join(f'emails[value eq "u{n}@example.com"]' for n in range(10)),
+            " or ".join(f'emails[value co "u{n}@"]' for n in range(3, 8)),
+        ):
+            response = api.get(f"{BASE}/Users", {"filter": text})
+            assert response.status_code == 200, response.body
+            assert response.body["totalResults"] == 1
+
+    def test_patch_cost(self, api, settings, create_user):
+        settings.DRF_SCIM = {"MAX_PATCH_COST": 100}
+        user = create_user(emails=emails(10))
+        before = snapshot()
+        one = {"op": "replace", "path": 'emails[type eq "t1"].value', "value": "new@example.com"}
+        assert api.patch(f"{BASE}/Users/{user['id']}", patch_body(*[one] * 4)).status_code == 200  # 4 x (10 + 10)
+        before = snapshot()
+        response = api.patch(f"{BASE}/Users/{user['id']}", patch_body(*[one] * 6))  # 6 x (10 + 10) > 100
+        assert_error(response, 400, "tooMany")
+        assert "MAX_PATCH_COST" in response.body["detail"]
+        assert snapshot() == before
+        pathless = {"op": "replace", "value": {f"unknown{n}": "x" for n in range(11)}}  # 11 paths x 10
+        assert_error(api.patch(f"{BASE}/Users/{user['id']}", patch_body(pathless)), 400, "tooMany")
+
+    def test_the_default_bounds_refuse_the_worst_patch(self, api, create_user):
+        """1,000 filtered operations (MAX_PATCH_OPERATIONS) over 100 e-mails (MAX_ATTRIBUTE_VALUES) cost
+        1,000 x (10 + 100) > MAX_PATCH_COST: refused before any is applied."""
+        user = create_user(emails=emails(100))
+        one = {"op": "replace", "path": 'emails[type eq "t99"].value', "value": "x@example.com"}
+        assert_error(api.patch(f"{BASE}/Users/{user['id']}", patch_body(*[one] * 1000)), 400, "tooMany")
+        assert api.patch(f"{BASE}/Users/{user['id']}", patch_body(*[one] * 900)).status_code == 200
+
+
+def apply_statement_timeout(view) -> None:
+    set_statement_timeout(scim_settings.STATEMENT_TIMEOUT)
+
+
+@pytest.mark.django_db(transaction=True)
+class TestStatementTimeout:
+    """Point 5: SCIM requests run under PostgreSQL's statement_timeout (STATEMENT_TIMEOUT); a statement past it
+    answers a SCIM 503 and the connection serves the next request."""
+
+    @pytest.fixture(autouse=True)
+    def postgresql(self, monkeypatch):
+        if connection.vendor != "postgresql":
+            pytest.skip("statement timeouts are PostgreSQL's")
+        monkeypatch.setattr(
+            SCIMViewMixin,
+            "apply_statement_timeout",
+            lambda self: set_statement_timeout(scim_settings.STATEMENT_TIMEOUT),
+        )
+        yield
+        with connection.cursor() as cursor:
+            cursor.execute("SET statement_timeout = 0")
+        connection.drf_scim_statement_timeout = None
+
+    def show(self) -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW statement_timeout")
+            return cursor.fetchone()[0]
+
+    def test_the_default_is_set_once_per_connection(self, api):
+        with CaptureQueriesContext(connection) as first:
+            api.get(f"{BASE}/Users")
+        assert self.show() == "5s"
+        with CaptureQueriesContext(connection) as second:
+            api.get(f"{BASE}/Users")
+        assert len(second) == len(first) - 1  # the connection has it already
+        assert "statement_timeout" in first[0]["sql"]
+
+    def test_a_statement_past_it_is_a_503_and_nothing_is_half_applied(self, api, settings):
+        settings.DRF_SCIM = {"STATEMENT_TIMEOUT": 300}
+        assert api.post(f"{BASE}/Users", user_body()).status_code == 201
+        assert self.show() == "300ms"
+        settings_dict = connection.settings_dict
+        locker = psycopg.connect(dbname=settings_dict["NAME"], host=settings_dict["HOST"] or None, autocommit=False)
+        try:
+            locker.execute("LOCK TABLE drf_scim_scimuser IN ACCESS EXCLUSIVE MODE")
+            for response in (api.get(f"{BASE}/Users"), api.post(f"{BASE}/Users", user_body("second@example.com"))):
+                assert_error(response, 503)
+                assert int(response["Retry-After"]) > 0
+        finally:
+            locker.rollback()
+            locker.close()
+        assert api.get(f"{BASE}/Users").body["totalResults"] == 1
+        assert api.post(f"{BASE}/Users", user_body("second@example.com")).status_code == 201
