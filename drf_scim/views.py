@@ -88,6 +88,8 @@ class SCIMViewMixin:
             response = super().dispatch(request, *args, **kwargs)
         except Exception as exc:  # raised outside the exception handler (by the handler itself, say)
             response = self.failure_response(exc)
+        finally:
+            end_statement_timeout()
         log_request(getattr(self, "request", None), request, response, time.monotonic() - started)
         return response
 
@@ -117,21 +119,38 @@ def set_statement_timeout(milliseconds: int | None, using: str = DEFAULT_DB_ALIA
     statement that runs longer is cancelled (an OperationalError, which answers a SCIM 503), so no filter,
     page or write can hold a worker past it. Other databases, and ``milliseconds`` 0 or None: nothing.
 
-    The setting stays on the session: another request served by the same connection keeps it.
+    A connection not open yet gets it when it opens (a request that needs no database opens none); the
+    setting stays on the session, and another request served by the same connection keeps it.
     """
     connection = connections[using]
     if not milliseconds or connection.vendor != "postgresql":
         return
-    connection.ensure_connection()  # a new session forgets what the last one had (forget_statement_timeout)
-    if getattr(connection, "drf_scim_statement_timeout", None) == milliseconds:
-        return
+    connection.drf_scim_pending_timeout = int(milliseconds)  # for a session opened during this request
+    if connection.connection is not None and getattr(connection, "drf_scim_statement_timeout", None) != int(
+        milliseconds
+    ):
+        _apply_statement_timeout(connection, int(milliseconds))
+
+
+def end_statement_timeout(using: str = DEFAULT_DB_ALIAS) -> None:
+    """The request is over: a session opened from now on (outside SCIM) gets no timeout from drf_scim."""
+    connections[using].drf_scim_pending_timeout = None
+
+
+def _apply_statement_timeout(connection: Any, milliseconds: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config('statement_timeout', %s, false)", [str(int(milliseconds))])
     connection.drf_scim_statement_timeout = milliseconds
 
 
 def forget_statement_timeout(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """A new database session: it has the timeout a SCIM request asked for before it opened, or none."""
     connection.drf_scim_statement_timeout = None
+    pending = getattr(connection, "drf_scim_pending_timeout", None)
+    connection.drf_scim_pending_timeout = None  # not again while applying it
+    if pending:
+        _apply_statement_timeout(connection, pending)
+    connection.drf_scim_pending_timeout = pending
 
 
 connection_created.connect(forget_statement_timeout, dispatch_uid="drf_scim_forget_statement_timeout")

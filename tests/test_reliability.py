@@ -16,8 +16,11 @@ import psycopg
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import connection
+from django.db import OperationalError, connection
+from django.db.backends.utils import CursorWrapper
 from django.test.utils import CaptureQueriesContext
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from drf_scim.constants import BULK_REQUEST_SCHEMA, ENTERPRISE_USER_SCHEMA, PATCH_OP_SCHEMA, USER_SCHEMA
 from drf_scim.settings import scim_settings
@@ -499,6 +502,15 @@ class TestStatementTimeout:
         assert len(second) == len(first) - 1  # the connection has it already
         assert "statement_timeout" in first[0]["sql"]
 
+    def test_a_session_opened_by_a_request_gets_it(self, api, settings):
+        settings.DRF_SCIM = {"STATEMENT_TIMEOUT": 1234}
+        connection.close()
+        assert api.get(f"{BASE}/Users").status_code == 200
+        assert self.show() == "1234ms"
+        connection.close()
+        connection.ensure_connection()  # outside a SCIM request: PostgreSQL's own default
+        assert self.show() == "0"
+
     def test_a_statement_past_it_is_a_503_and_nothing_is_half_applied(self, api, settings):
         settings.DRF_SCIM = {"STATEMENT_TIMEOUT": 300}
         assert api.post(f"{BASE}/Users", user_body()).status_code == 201
@@ -515,3 +527,238 @@ class TestStatementTimeout:
             locker.close()
         assert api.get(f"{BASE}/Users").body["totalResults"] == 1
         assert api.post(f"{BASE}/Users", user_body("second@example.com")).status_code == 201
+
+
+FUZZ = settings(
+    max_examples=40, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+ENDPOINTS = [
+    ("get", "/Users"),
+    ("get", "/Users/{id}"),
+    ("get", "/Groups"),
+    ("post", "/Users"),
+    ("put", "/Users/{id}"),
+    ("patch", "/Users/{id}"),
+    ("delete", "/Users/{id}"),
+    ("post", "/Bulk"),
+    ("post", "/Users/.search"),
+    ("post", "/.search"),
+    ("get", "/ServiceProviderConfig"),
+    ("get", "/Schemas"),
+    ("get", "/Me"),
+]
+numbers = st.one_of(
+    st.integers(min_value=300, max_value=4000).map(lambda digits: "1" + "0" * digits),
+    st.integers().map(str),
+    st.integers(min_value=-(2**70), max_value=2**70).map(str),
+    st.tuples(st.integers(0, 99), st.integers(-999, 999)).map(lambda t: f"{t[0]}.5e{t[1]}"),
+)
+filter_attributes = st.sampled_from(["userName", "emails.value", "meta.created", "active", "displayName", "id"])
+operators = st.sampled_from(["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"])
+
+
+def flip_case(text: str, data) -> str:
+    variant = "".join(c.upper() if data.draw(st.booleans()) else c.lower() for c in text)
+    return variant if variant != text else text.swapcase()
+
+
+@pytest.mark.django_db
+class TestFuzz:
+    """Point 9: seeded, bounded random input for every class above; none is ever a 5xx or an HTML page."""
+
+    @pytest.fixture
+    def user(self, create_user):
+        return create_user("fuzz@example.com", emails=emails(5))
+
+    @FUZZ
+    @given(number=numbers, attribute=filter_attributes, operator=operators, where=st.sampled_from(["get", "search"]))
+    def test_numbers_in_filters(self, api, user, number, attribute, operator, where):
+        text = f"{attribute} {operator} {number}"
+        if where == "get":
+            response = api.get(f"{BASE}/Users", {"filter": text})
+        else:
+            response = api.post(f"{BASE}/Users/.search", {"schemas": [SEARCH], "filter": text})
+        assert response.status_code in (200, 400), response.content[:300]
+        if response.status_code == 400:
+            assert_error(response, 400, "invalidFilter")
+
+    @FUZZ
+    @given(number=numbers, operator=operators)
+    def test_numbers_in_patch_paths(self, api, user, number, operator):
+        operation = {"op": "replace", "path": f"emails[value {operator} {number}].type", "value": "x"}
+        response = api.patch(f"{BASE}/Users/{user['id']}", patch_body(operation))
+        assert response.status_code in (200, 400), response.content[:300]
+
+    @FUZZ
+    @given(data=st.data(), depth=st.integers(0, 3), key=st.sampled_from(["userName", "givenName", "value", "type"]))
+    def test_case_variant_keys(self, api, user, data, depth, key):
+        inner = json.dumps({key: "a", flip_case(key, data): "b"})
+        for _ in range(depth):
+            inner = ('{"name": ' + inner + "}") if data.draw(st.booleans()) else ('{"emails": [' + inner + "]}")
+        body = ('{"userName": "variant@example.com", "extra": ' + inner + "}") if depth else inner
+        before = snapshot()
+        assert_error(api.post(f"{BASE}/Users", body), 400, "invalidSyntax")
+        assert snapshot() == before
+
+    @FUZZ
+    @given(
+        operations=st.lists(
+            st.tuples(
+                st.sampled_from(["POST", "PUT", "PATCH", "DELETE"]),
+                st.sampled_from(
+                    [
+                        "/Users",
+                        "/Users/{id}",
+                        "/Users/.search",
+                        "/.search",
+                        "/Schemas",
+                        "/Bulk",
+                        "/Me",
+                        "/Groups",
+                        "/ResourceTypes/User",
+                        "/ServiceProviderConfig",
+                        "/Nowhere",
+                        "/Users/bulkId:b0",
+                    ]
+                ),
+            ),
+            min_size=1,
+            max_size=5,
+        )
+    )
+    def test_bulk_paths(self, api, user, operations):
+        built = []
+        for n, (method, path) in enumerate(operations):
+            operation = {"method": method, "path": path.format(id=user["id"]), "bulkId": f"b{n}"}
+            if method != "DELETE":
+                operation["data"] = (
+                    user_body(f"bulk{n}@example.com")
+                    if method != "PATCH"
+                    else patch_body({"op": "replace", "path": "displayName", "value": f"d{n}"})
+                )
+            built.append(operation)
+        response = bulk(api, *built)
+        assert response.status_code == 200, response.content[:300]
+        for result in response.body["Operations"]:
+            assert int(result["status"]) < 500, result
+            if int(result["status"]) < 300 and result["method"] != "DELETE":
+                assert result["location"] and result["version"], result
+                stored = api.get(BASE + result["location"].split(BASE, 1)[1])
+                assert stored["ETag"] == result["version"]
+
+    @FUZZ
+    @given(
+        clauses=st.lists(
+            st.tuples(st.sampled_from(["userName", "emails[value", "displayName", "title"]), operators),
+            min_size=1,
+            max_size=60,
+        ),
+        joiner=st.sampled_from([" or ", " and "]),
+    )
+    def test_filter_budget(self, api, user, clauses, joiner):
+        parts = [
+            f'emails[value {op} "x{n}"]' if attribute == "emails[value" else f'{attribute} {op} "x{n}"'
+            for n, (attribute, op) in enumerate(clauses)
+        ]
+        response = api.get(f"{BASE}/Users", {"filter": joiner.join(parts)})
+        cost = (len(parts), sum(a == "emails[value" for a, _ in clauses), sum(op in ("co", "ew") for _, op in clauses))
+        within = cost[0] <= 50 and cost[1] <= 10 and cost[2] <= 5
+        assert response.status_code == (200 if within else 400), (cost, response.content[:300])
+        if not within:
+            assert_error(response, 400, "invalidFilter")
+
+    @FUZZ
+    @given(
+        count=st.integers(1, 30),
+        values=st.integers(0, 8),
+        filtered=st.booleans(),
+    )
+    def test_patch_cost(self, api, settings, user, count, values, filtered):
+        settings.DRF_SCIM = {"MAX_PATCH_COST": 300, "MAX_ATTRIBUTE_VALUES": 12}
+        if filtered:
+            operation = {"op": "replace", "path": 'emails[type eq "t1"].display', "value": "d"}
+        else:
+            operation = {"op": "add", "path": "emails", "value": emails(values, "f")}
+        before = snapshot()
+        response = api.patch(f"{BASE}/Users/{user['id']}", patch_body(*[operation] * count))
+        assert response.status_code in (200, 400), response.content[:300]
+        if response.status_code == 400:
+            assert response.body["scimType"] == "tooMany", response.body
+            assert snapshot() == before
+
+    @FUZZ
+    @given(
+        endpoint=st.sampled_from([e for e in ENDPOINTS if e[0] in ("post", "put", "patch")]),
+        authorization=st.sampled_from([None, "Bearer unknown", "Basic eA==", "valid"]),
+        size=st.sampled_from([1_048_577, 2_700_000]),
+        chunked=st.booleans(),
+        debug=st.booleans(),
+    )
+    def test_bodies_and_credentials(self, settings, make_token, user, endpoint, authorization, size, chunked, debug):
+        settings.DEBUG = debug
+        token = make_token()
+        client = SCIMClient()
+        if authorization:
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}" if authorization == "valid" else authorization)
+        method, path = endpoint
+        url = BASE + path.format(id=user["id"])
+        if chunked:
+            response = client.generic(method.upper(), url, b"", HTTP_TRANSFER_ENCODING="chunked")
+        else:
+            response = getattr(client, method)(url, b'{"userName": "' + b"x" * size + b'"}')
+        expected = 401 if authorization != "valid" else (411 if chunked else 413)
+        assert_error(response, expected)
+        assert token.encode() not in response.content
+
+    @FUZZ
+    @given(where=st.sampled_from(["query", "both", "form"]), endpoint=st.sampled_from(ENDPOINTS))
+    def test_tokens_in_urls(self, make_token, user, where, endpoint):
+        token = make_token()
+        client = SCIMClient()
+        method, path = endpoint
+        url = BASE + path.format(id=user["id"])
+        if where in ("query", "both"):
+            if where == "both":
+                client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+            response = client.generic(method.upper(), f"{url}?access_token={token}")
+            assert_error(response, 400)
+        else:
+            response = client.generic(
+                method.upper(), url, f"access_token={token}", content_type="application/x-www-form-urlencoded"
+            )
+            assert_error(response, 401)
+
+    @FUZZ
+    @given(tamper=st.binary(min_size=1, max_size=8), position=st.integers(0, 200))
+    def test_tampered_cursors(self, api, user, tamper, position):
+        cursor = api.get(f"{BASE}/Users", {"count": 1, "cursor": "", "sortBy": "userName"}).body.get("nextCursor", "")
+        forged = cursor[: position % (len(cursor) + 1)] + base64.urlsafe_b64encode(tamper).decode().rstrip("=")
+        response = api.get(f"{BASE}/Users", {"count": 1, "cursor": forged, "sortBy": "userName"})
+        assert_error(response, 400, "invalidCursor")
+
+    @FUZZ
+    @given(endpoint=st.sampled_from(ENDPOINTS), token_kind=st.sampled_from(["valid", "unknown", "none"]))
+    def test_database_errors(self, make_token, user, monkeypatch, endpoint, token_kind):
+        """A database that fails every statement (the in-process half of tests/test_outage.py)."""
+        token = make_token()
+        client = SCIMClient()
+        if token_kind != "none":
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {token if token_kind == 'valid' else 'unknown'}")
+        method, path = endpoint
+        body = None if method in ("get", "delete") else user_body("outage@example.com")
+        if path == "/Bulk":
+            body = {"schemas": [BULK_REQUEST_SCHEMA], "Operations": [create("o")]}
+        with monkeypatch.context() as patched:
+            patched.setattr(CursorWrapper, "execute", unreachable)
+            patched.setattr(CursorWrapper, "executemany", unreachable)
+            response = getattr(client, method)(BASE + path.format(id=user["id"]), body)
+        if token_kind == "none":
+            assert_error(response, 401)
+        else:
+            assert_error(response, 503)
+            assert int(response["Retry-After"]) > 0
+        assert token.encode() not in response.content
+
+
+def unreachable(*args, **kwargs):
+    raise OperationalError("connection to server failed: Connection refused")
