@@ -146,14 +146,16 @@ def main() -> None:
         {"schemas": [SEARCH], "filter": worst, "sortBy": "displayName"},
     )
     timed(
-        "GET /Users: 5 x displayName ew, 5 x emails[value co], not (...)",
+        "GET /Users: not (2 x displayName ew) and 3 x emails[type co], sorted by displayName, count 1000",
         "get",
         f"{base}/Users",
         filter="not ("
-        + " or ".join([f'displayName ew "nomatch{n}"' for n in range(5)] + co[:0])
+        + " or ".join(f'displayName ew "nomatch{n}"' for n in range(2))
         + ") and ("
-        + " or ".join(f'emails[type co "nomatch{n}"]' for n in range(5))
+        + " or ".join(f'emails[type co "nomatch{n}"]' for n in range(3))
         + ")",
+        sortBy="displayName",
+        count=str(scim_settings.MAX_PAGE_SIZE),
     )
     timed(
         "POST /.search: the whole budget over every resource type",
@@ -162,8 +164,12 @@ def main() -> None:
         {"schemas": [SEARCH], "filter": worst},
     )
     timed("GET /Users: 51 clauses (refused)", "get", f"{base}/Users", filter=" or ".join(names + names[:11]))
+    first_page = SCIMUser.objects.order_by("pk").values_list("pk", flat=True)[: scim_settings.MAX_PAGE_SIZE]
+    SCIMUser.objects.filter(pk__in=list(first_page)).update(
+        data={"active": True, "displayName": "Full", "emails": emails(limit, "page")}
+    )
     timed(
-        f"GET /Users?count={scim_settings.MAX_PAGE_SIZE} (MAX_PAGE_SIZE)",
+        f"GET /Users?count={scim_settings.MAX_PAGE_SIZE} (MAX_PAGE_SIZE), each user with {limit} e-mails",
         "get",
         f"{base}/Users",
         count=str(scim_settings.MAX_PAGE_SIZE),
@@ -201,6 +207,19 @@ def main() -> None:
         "post",
         f"{base}/Bulk",
         {"schemas": [BULK], "Operations": operations},
+    )
+
+    heavy = {"schemas": [PATCH_OP], "Operations": [one] * 900}
+    per_operation = len(json.dumps({"method": "PATCH", "path": f"/Users/{full['id']}", "data": heavy}))
+    fits = (scim_settings.MAX_PAYLOAD_SIZE - 200) // per_operation
+    timed(
+        f"Bulk: {fits} PATCHes of 900 filtered operations each (as many as MAX_PAYLOAD_SIZE holds)",
+        "post",
+        f"{base}/Bulk",
+        {
+            "schemas": [BULK],
+            "Operations": [{"method": "PATCH", "path": f"/Users/{full['id']}", "data": heavy}] * fits,
+        },
     )
 
     with open(args.output, "w") as report:
