@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import http.client
 import json
 import os
 import shutil
@@ -165,6 +166,43 @@ def requests_of(user_id: str) -> list[tuple[str, str, object]]:
         ("GET", "/Schemas", None),
         ("GET", "/Me", None),
     ]
+
+
+def raw_request(base: str, method: str, path: str, headers: dict[str, str], body: bytes, chunked: bool = False):
+    """A request sent by http.client, which can send a chunked body (urllib cannot)."""
+    host, port = base.split("//", 1)[1].split("/", 1)[0].split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        connection.request(
+            method,
+            base.split(f":{port}", 1)[1] + path,
+            body=iter([body]) if chunked else body,
+            headers=headers,
+            encode_chunked=chunked,
+        )
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+def test_bodies_through_gunicorn(outage_site):
+    """Issue 18, point 2, as gunicorn passes requests on: a chunked body is a 411 that says why, a body over
+    the limits a 401 without a valid token and a 413 with one, each a SCIM Error."""
+    _, base, (token, _) = outage_site
+    body = json.dumps(user_body("chunked@example.com")).encode()
+    scim = {"Content-Type": "application/scim+json"}
+    status, headers, content = raw_request(
+        base, "POST", "/Users", {**scim, "Authorization": f"Bearer {token}"}, body, chunked=True
+    )
+    assert status == 411 and "Content-Length" in json.loads(content)["detail"], content
+    big = b'{"userName": "' + b"x" * 3_000_000 + b'"}'
+    for authorization, expected in [(None, 401), ("Bearer unknown", 401), (f"Bearer {token}", 413)]:
+        headers = {**scim, **({"Authorization": authorization} if authorization else {})}
+        status, _, content = raw_request(base, "POST", "/Users", headers, big)
+        assert status == expected, content[:300]
+        assert json.loads(content)["schemas"] == [ERROR_SCHEMA]
+        assert token.encode() not in content
 
 
 def test_an_outage_is_a_503_and_the_site_comes_back(outage_site):
