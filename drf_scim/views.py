@@ -84,12 +84,13 @@ class SCIMViewMixin:
 
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         started = time.monotonic()
+        outer_timeout = getattr(connections[DEFAULT_DB_ALIAS], "drf_scim_pending_timeout", None)  # Bulk's
         try:
             response = super().dispatch(request, *args, **kwargs)
         except Exception as exc:  # raised outside the exception handler (by the handler itself, say)
             response = self.failure_response(exc)
         finally:
-            end_statement_timeout()
+            end_statement_timeout(restore=outer_timeout)
         log_request(getattr(self, "request", None), request, response, time.monotonic() - started)
         return response
 
@@ -132,9 +133,10 @@ def set_statement_timeout(milliseconds: int | None, using: str = DEFAULT_DB_ALIA
         _apply_statement_timeout(connection, int(milliseconds))
 
 
-def end_statement_timeout(using: str = DEFAULT_DB_ALIAS) -> None:
-    """The request is over: a session opened from now on (outside SCIM) gets no timeout from drf_scim."""
-    connections[using].drf_scim_pending_timeout = None
+def end_statement_timeout(using: str = DEFAULT_DB_ALIAS, restore: int | None = None) -> None:
+    """The request is over: a session opened from now on gets no timeout from drf_scim (outside SCIM), or
+    ``restore``'s (the rest of the Bulk request a bulk operation was dispatched from)."""
+    connections[using].drf_scim_pending_timeout = restore
 
 
 def _apply_statement_timeout(connection: Any, milliseconds: int) -> None:

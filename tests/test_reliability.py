@@ -762,3 +762,33 @@ class TestFuzz:
 
 def unreachable(*args, **kwargs):
     raise OperationalError("connection to server failed: Connection refused")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_operation_keeps_the_statement_timeout_of_its_bulk(api, monkeypatch, settings):
+    """A session the rest of a Bulk opens after an operation ran still gets STATEMENT_TIMEOUT."""
+    if connection.vendor != "postgresql":
+        pytest.skip("statement timeouts are PostgreSQL's")
+    settings.DRF_SCIM = {"STATEMENT_TIMEOUT": 4321}
+    monkeypatch.setattr(SCIMViewMixin, "apply_statement_timeout", apply_statement_timeout)
+    from drf_scim.bulk import BulkView
+
+    dispatch = BulkView.dispatch_operation
+    seen = []
+
+    def reconnecting(self, request, root, operation, ids):
+        result = dispatch(self, request, root, operation, ids)
+        connection.close()  # the next operation opens a new session
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW statement_timeout")
+            seen.append(cursor.fetchone()[0])
+        return result
+
+    monkeypatch.setattr(BulkView, "dispatch_operation", reconnecting)
+    try:
+        assert bulk(api, create("k1"), create("k2")).status_code == 200
+        assert seen == ["4321ms", "4321ms"]
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET statement_timeout = 0")
+        connection.drf_scim_statement_timeout = None
