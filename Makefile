@@ -36,7 +36,7 @@ run: install
 	echo ""; \
 	echo "Try:  curl -H 'Authorization: Bearer $$token' http://$(HOST):$(PORT)/scim/v2/Users"; \
 	echo ""
-	$(MANAGE) runserver $(HOST):$(PORT)
+	DJANGO_DEBUG=1 $(MANAGE) runserver $(HOST):$(PORT)
 
 test: lint test-sqlite test-postgres
 
@@ -59,12 +59,12 @@ bench: install-bench
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 lint: install
-	$(BIN)/ruff check drf_scim tests sample_site benchmarks
-	$(BIN)/ruff format --check drf_scim tests sample_site benchmarks
+	$(BIN)/ruff check drf_scim tests sample_site benchmarks deploy
+	$(BIN)/ruff format --check drf_scim tests sample_site benchmarks deploy
 
 format: install
-	$(BIN)/ruff check --fix drf_scim tests sample_site benchmarks
-	$(BIN)/ruff format drf_scim tests sample_site benchmarks
+	$(BIN)/ruff check --fix drf_scim tests sample_site benchmarks deploy
+	$(BIN)/ruff format drf_scim tests sample_site benchmarks deploy
 
 clean:
 	rm -rf $(VENV) sample_site/db.sqlite3 .pytest_cache .ruff_cache

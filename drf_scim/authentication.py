@@ -8,11 +8,18 @@ import time
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import SuspiciousOperation
 from django.core.signals import setting_changed
+from django.db import DatabaseError
 from django.db.models.signals import post_delete, post_save
+from django.http import QueryDict
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_variables
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from oauth2_provider.models import get_access_token_model
+from oauth2_provider.oauth2_backends import get_oauthlib_core
 
+from .exceptions import ServiceUnavailable, TokenInURL
 from .settings import scim_settings
 
 
@@ -80,29 +87,68 @@ def bearer_token(request: Any) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
+class HeaderOnlyRequest:
+    """A Django request as DOT sees it when verifying a bearer token: without its body.
+
+    RFC 6750 also allows a token in a form-encoded body; reading the body for it would parse (and size-check)
+    the body before the client is authenticated. drf_scim takes the token from the Authorization header only.
+    """
+
+    body = b""
+
+    def __init__(self, request: Any) -> None:
+        self._request = request
+        self.POST = QueryDict()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._request, name)
+
+
 class SCIMOAuth2Authentication(OAuth2Authentication):
     """DOT's OAuth2 authentication, with a realm from settings and RFC 6750 challenges.
 
-    Client-credentials tokens carry no user; ``request.user`` is then an
-    ``AnonymousUser`` rather than ``None`` so that the rest of DRF keeps working.
-    A token DOT verified is trusted for ``TOKEN_CACHE_SECONDS`` by this process
-    (its expiry and its application's ``is_usable()`` are still checked each time).
+    The token is read from the ``Authorization`` header only, before (and without) reading the body; a token in
+    the query string (``?access_token=``, which ends up in access logs) is refused with a 400. Client-credentials
+    tokens carry no user; ``request.user`` is then an ``AnonymousUser`` rather than ``None`` so that the rest of
+    DRF keeps working. A token DOT verified is trusted for ``TOKEN_CACHE_SECONDS`` by this process (its expiry and
+    its application's ``is_usable()`` are still checked each time). A database that cannot be reached is a 503.
     """
 
+    @method_decorator(sensitive_variables("token", "access_token", "result"))
     def authenticate(self, request: Any) -> tuple[Any, Any] | None:
+        if "access_token" in getattr(request, "_request", request).GET:
+            raise TokenInURL()
         token = bearer_token(request)
-        access_token = token_cache.get(token) if token else None
-        if access_token is not None and (
-            access_token.application is None or access_token.application.is_usable(request)
-        ):
-            return (access_token.user or AnonymousUser()), access_token
-        result = super().authenticate(request)
+        if token is None:
+            return None
+        try:
+            access_token = token_cache.get(token)
+            if access_token is not None and (
+                access_token.application is None or access_token.application.is_usable(request)
+            ):
+                return (access_token.user or AnonymousUser()), access_token
+            result = self.verify_token(request)
+        except DatabaseError:
+            raise ServiceUnavailable("The service cannot reach its database. Try again later.") from None
         if result is None:
             return None
         user, access_token = result
-        if token:
-            token_cache.put(token, access_token)
+        token_cache.put(token, access_token)
         return (user or AnonymousUser()), access_token
+
+    def verify_token(self, request: Any) -> tuple[Any, Any] | None:
+        """(user, access token) of the request's bearer token, as DOT verifies it; None when it is not valid."""
+        django_request = getattr(request, "_request", request)
+        try:
+            valid, r = get_oauthlib_core().verify_request(HeaderOnlyRequest(django_request), scopes=[])
+        except ValueError as error:
+            if str(error) == "Invalid hex encoding in query string.":
+                raise SuspiciousOperation(error) from None
+            raise
+        if valid:
+            return r.user, r.access_token
+        request.oauth2_error = getattr(r, "oauth2_error", {})
+        return None
 
     def authenticate_header(self, request: Any) -> str:
         self.www_authenticate_realm = scim_settings.AUTHENTICATION_REALM

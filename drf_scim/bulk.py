@@ -10,6 +10,7 @@ created without those references and replaced with them once the others exist (R
 from __future__ import annotations
 
 import json
+import logging
 from io import BytesIO
 from typing import Any
 
@@ -19,12 +20,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .constants import BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA
-from .exceptions import InvalidSyntax, InvalidValue, PayloadTooLarge, error_body
+from .exceptions import InvalidSyntax, InvalidValue, PayloadTooLarge, ServiceUnavailable, error_body
+from .reverse import ROOT_URL_NAME
 from .settings import scim_settings
 from .views import SCIMViewMixin
+from .viewsets import SCIMModelViewSet
 
+logger = logging.getLogger("drf_scim")
 METHODS = ("POST", "PUT", "PATCH", "DELETE")
 PREFIX = "bulkId:"
+# What an operation may do: create on a resource type's endpoint, replace, modify and delete on a resource's.
+RESOURCE_ACTIONS = {"POST": "create", "PUT": "update", "PATCH": "partial_update", "DELETE": "destroy"}
+NOT_FOUND_URL_NAMES = (ROOT_URL_NAME, "scim-not-found")
 
 
 def references(value: Any) -> set[str]:
@@ -85,6 +92,9 @@ class BulkView(SCIMViewMixin, APIView):
         def run(index: int, operation: dict[str, Any]) -> bool:
             nonlocal errors
             result = self.run_operation(request, root, operation, ids)
+            if result["status"] == "503" and not any(r is not None and int(r["status"]) < 400 for r in results):
+                # The database is out of reach and nothing was committed: the whole request can be retried.
+                raise ServiceUnavailable("The service cannot reach its database. Try again later.")
             results[index] = result
             failed = int(result["status"]) >= 400
             errors += failed
@@ -124,6 +134,8 @@ class BulkView(SCIMViewMixin, APIView):
             outcome = self.run_operation(request, root, replace, ids)
             if int(outcome["status"]) >= 400:
                 results[index] = {**outcome, "method": "POST"}
+            elif outcome.get("version"):  # the version the resource has now, after the replace
+                results[index]["version"] = outcome["version"]
         return self.respond(results)
 
     def parse(self, body: Any) -> tuple[list[dict[str, Any]], int | None]:
@@ -167,7 +179,17 @@ class BulkView(SCIMViewMixin, APIView):
         return operations, fail_on_errors
 
     def run_operation(self, request: Any, root: str, operation: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
-        """Dispatch one operation to its endpoint, as a request of its own."""
+        """Dispatch one operation to its endpoint, as a request of its own; its result, even when it fails
+        unexpectedly (the operations before it committed, and the client must learn their ids)."""
+        try:
+            return self.dispatch_operation(request, root, operation, ids)
+        except Exception as exc:
+            logger.error("Unhandled error in a bulk operation", exc_info=exc)
+            return self.failure(operation, 500, "An unexpected error occurred.")
+
+    def dispatch_operation(
+        self, request: Any, root: str, operation: dict[str, Any], ids: dict[str, str]
+    ) -> dict[str, Any]:
         path = substitute(operation["path"], ids)
         if not isinstance(path, str):
             path = operation["path"]
@@ -178,8 +200,20 @@ class BulkView(SCIMViewMixin, APIView):
             match = resolve(full_path)
         except Resolver404:
             return self.failure(operation, 404, f"There is no SCIM endpoint at {path}.")
-        if getattr(match.func, "cls", None) in (BulkView,) or issubclass(getattr(match.func, "cls", object), BulkView):
-            return self.failure(operation, 400, "A bulk operation cannot be a bulk request.")
+        view_class = getattr(match.func, "cls", object)
+        if match.url_name in NOT_FOUND_URL_NAMES:
+            return self.failure(operation, 404, f"There is no SCIM endpoint at {path}.")
+        if issubclass(view_class, BulkView):
+            return self.failure(operation, 400, "A bulk operation cannot be a bulk request.", "invalidValue")
+        action = (getattr(match.func, "actions", None) or {}).get(operation["method"].lower())
+        if not issubclass(view_class, SCIMModelViewSet) or action != RESOURCE_ACTIONS[operation["method"]]:
+            return self.failure(
+                operation,
+                400,
+                f"{path} is not a resource endpoint for {operation['method']}: a bulk operation creates (POST) "
+                "at a resource type's endpoint, or replaces (PUT), modifies (PATCH) or deletes a resource.",
+                "invalidValue",
+            )
         body = b"" if operation["method"] == "DELETE" else json.dumps(substitute(operation["data"], ids)).encode()
         environ = {
             key: value
@@ -220,15 +254,17 @@ class BulkView(SCIMViewMixin, APIView):
             result["location"] = data["meta"]["location"]
         else:
             result["location"] = request.build_absolute_uri(full_path)
-        if operation["method"] == "POST" and isinstance(data, dict) and operation.get("bulkId"):
+        if operation["method"] == "POST" and isinstance(data, dict) and isinstance(data.get("id"), str):
             ids[operation["bulkId"]] = data["id"]
         return result
 
-    def failure(self, operation: dict[str, Any], status_code: int, detail: str) -> dict[str, Any]:
+    def failure(
+        self, operation: dict[str, Any], status_code: int, detail: str, scim_type: str | None = None
+    ) -> dict[str, Any]:
         result = {
             "method": operation["method"],
             "status": str(status_code),
-            "response": error_body(status_code, detail),
+            "response": error_body(status_code, detail, scim_type),
         }
         if operation.get("bulkId"):
             result["bulkId"] = operation["bulkId"]

@@ -96,6 +96,24 @@ class PayloadTooLarge(SCIMException):
     default_code = "payload_too_large"
 
 
+class LengthRequired(SCIMException):
+    status_code = status.HTTP_411_LENGTH_REQUIRED
+    default_detail = (
+        "A request body must come with a Content-Length header; chunked transfer encoding is not supported."
+    )
+    default_code = "length_required"
+
+
+class TokenInURL(SCIMException):
+    """A bearer token in the query string (RFC 6750 §2.3), which proxies and access logs record: refused."""
+
+    default_detail = (
+        "Access tokens in the URL are refused (they end up in logs): send the token in the Authorization header."
+    )
+    default_code = "invalid_request"
+    auth_header = 'Bearer error="invalid_request"'
+
+
 class NotImplementedSCIM(SCIMException):
     status_code = status.HTTP_501_NOT_IMPLEMENTED
     default_detail = "This operation is not supported by the service provider."

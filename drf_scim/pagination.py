@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import json
+import os
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from django.core import signing
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.db import models
 from django.db.models import Q, Subquery
+from django.utils.crypto import salted_hmac
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
@@ -19,6 +26,7 @@ from .exceptions import ExpiredCursor, InvalidCursor, InvalidValue
 from .filters.backends import SORT_KEY
 from .params import scim_params
 from .settings import scim_settings
+from .tenancy import get_tenant
 
 # Beyond the end of any list, and within the 64-bit OFFSET databases take: a larger startIndex means it.
 MAX_OFFSET = 2**62
@@ -205,9 +213,11 @@ class CursorPage:
 
     The order is the list's own: ``sortBy`` (annotated as ``scim_sort_key``, nulls last) then the
     primary key, so no OFFSET is involved and a page costs the same anywhere in the list, and rows
-    inserted meanwhile neither repeat nor shift a page. Cursors are signed with ``SECRET_KEY``
-    (a client cannot forge one), expire after ``CURSOR_TIMEOUT`` and only fit the filter and sort
-    they were issued for.
+    inserted meanwhile neither repeat nor shift a page. Cursors are encrypted and authenticated
+    (AES-GCM, with a key derived from ``SECRET_KEY``): a client can neither forge one nor read a key
+    out of it, and one issued to one client and tenant is invalid for any other. They expire after
+    ``CURSOR_TIMEOUT``, only fit the filter and sort they were issued for, and are made of RFC 3986
+    unreserved characters only (RFC 9865 §2), so they need no escaping in a URL.
     """
 
     salt = "drf_scim.cursor"
@@ -228,7 +238,7 @@ class CursorPage:
     @classmethod
     def fetch(cls, queryset: models.QuerySet, request: Any, cursor: Any, count: int) -> CursorPage:
         fingerprint = cls.fingerprint_of(request)
-        position = cls.decode(cursor, fingerprint) if cursor else None
+        position = cls.decode(cursor, fingerprint, request) if cursor else None
         keyed = SORT_KEY in queryset.query.annotations
         descending = bool(getattr(request, "scim_sort_descending", False))
         backward = position is not None and position["d"] == "p"
@@ -261,23 +271,48 @@ class CursorPage:
         beyond_key = Q(**{f"{SORT_KEY}__{compare}": key}) | (Q(**{SORT_KEY: key}) & after_pk)
         return beyond_key if backward else beyond_key | key_is_null
 
+    @classmethod
+    def cipher(cls) -> AESGCM:
+        return AESGCM(salted_hmac(cls.salt, "cursor key", algorithm="sha256").digest())
+
+    @staticmethod
+    def audience(request: Any) -> bytes:
+        """Who a cursor is for: its tenant and the client that asked for it (the associated data)."""
+        auth = getattr(request, "auth", None)
+        application = getattr(auth, "application", None)
+        user = getattr(request, "user", None)
+        if application is not None:
+            client = f"app:{application.pk}"
+        elif getattr(user, "is_authenticated", False):
+            client = f"user:{user.pk}"
+        else:
+            client = "-"
+        return f"{get_tenant(request)}\x1f{client}".encode()
+
     def encode(self, row: Any, direction: str) -> str:
-        state = {"p": row.pk, "d": direction, "f": self.fingerprint}
+        state = {"p": row.pk, "d": direction, "f": self.fingerprint, "t": int(time.time())}
         if hasattr(row, SORT_KEY):
             state["k"] = encode_key(getattr(row, SORT_KEY))
-        return signing.dumps(state, salt=self.salt, compress=True)
+        nonce = os.urandom(12)
+        sealed = self.cipher().encrypt(
+            nonce, json.dumps(state, separators=(",", ":")).encode(), self.audience(self.request)
+        )
+        return base64.urlsafe_b64encode(nonce + sealed).rstrip(b"=").decode("ascii")
 
     @classmethod
-    def decode(cls, cursor: Any, fingerprint: str) -> dict[str, Any]:
+    def decode(cls, cursor: Any, fingerprint: str, request: Any = None) -> dict[str, Any]:
         if not isinstance(cursor, str):
             raise InvalidCursor("The cursor must be a string.")
         try:
-            state = signing.loads(cursor, salt=cls.salt, max_age=scim_settings.CURSOR_TIMEOUT)
-        except signing.SignatureExpired:
-            raise ExpiredCursor() from None
-        except signing.BadSignature:
-            raise InvalidCursor("The cursor was not issued by this server.") from None
-        if not isinstance(state, dict) or state.get("f") != fingerprint or state.get("d") not in ("n", "p"):
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            state = json.loads(cls.cipher().decrypt(raw[:12], raw[12:], cls.audience(request)))
+        except (binascii.Error, ValueError, InvalidTag, UnicodeError):
+            raise InvalidCursor("The cursor was not issued by this server to this client.") from None
+        if not isinstance(state, dict) or not isinstance(state.get("t"), int):
+            raise InvalidCursor("The cursor was not issued by this server to this client.")
+        if time.time() - state["t"] > scim_settings.CURSOR_TIMEOUT:
+            raise ExpiredCursor()
+        if state.get("f") != fingerprint or state.get("d") not in ("n", "p"):
             raise InvalidCursor("The cursor belongs to another list (filter or sort changed).")
         return state
 

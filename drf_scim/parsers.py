@@ -45,11 +45,19 @@ def _reject_constant(name: str) -> Any:
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """An object with a key given twice is ambiguous: reject it rather than keep one silently."""
+    """An object with a key given twice is ambiguous: reject it rather than keep one silently.
+
+    SCIM attribute names are case-insensitive (RFC 7643 §2.1), so keys differing only in case
+    name the same attribute twice too.
+    """
     result: dict[str, Any] = {}
+    folded: dict[str, str] = {}
     for key, value in pairs:
         if key in result:
             raise ValueError(f"duplicate key {key!r}")
+        other = folded.setdefault(key.casefold(), key)
+        if other != key:
+            raise ValueError(f"keys {other!r} and {key!r} differ only in case (attribute names are case-insensitive)")
         result[key] = value
     return result
 

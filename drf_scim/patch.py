@@ -22,7 +22,17 @@ from typing import Any
 from rest_framework import serializers
 
 from .constants import PATCH_OP_SCHEMA
-from .exceptions import InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget, SCIMException
+from .exceptions import (
+    InvalidFilter,
+    InvalidPath,
+    InvalidSyntax,
+    InvalidValue,
+    Mutability,
+    NoTarget,
+    SCIMException,
+    TooMany,
+)
+from .filters.budget import FilterTooComplex, check_budget
 from .filters.grammar import FilterSyntaxError, parse_path
 from .filters.nodes import And, AttributePath, Comparison, Node, Not, Or, Present
 from .schema.attributes import READ_ONLY, attribute_of, mutability_of
@@ -30,6 +40,8 @@ from .serializers.relations import RelatedResourcesAttribute
 from .settings import scim_settings
 
 OPS = ("add", "remove", "replace")
+# What resolving one path costs against MAX_PATCH_COST, in compared values (parsing it is the dearer part).
+PATH_COST = 10
 
 
 @dataclass
@@ -141,6 +153,19 @@ class PatchEngine:
         self.extensions = {urn.lower(): urn for urn in serializer.get_schema_urns()[1:]}
         self.relations: list[RelationChange] = []
         self.touched: dict[str, Operation] = {}
+        self.cost = 0  # the work done so far, against MAX_PATCH_COST (see charge())
+
+    def charge(self, operation: Operation, units: int) -> None:
+        """Count ``units`` of work (a path resolved, a stored value compared) and refuse the PatchOp with a
+        400 tooMany once it exceeds ``MAX_PATCH_COST``, before anything is written."""
+        self.cost += units
+        limit = scim_settings.MAX_PATCH_COST
+        if limit and self.cost > limit:
+            raise TooMany(
+                f"{operation.describe()}: the PatchOp compares more values than the server allows "
+                f"(MAX_PATCH_COST, {limit}: operations times the values they compare). Send fewer operations, "
+                "or replace the attribute whole."
+            )
 
     # -- paths -------------------------------------------------------------
 
@@ -183,8 +208,18 @@ class PatchEngine:
             )
         except FilterSyntaxError as exc:
             raise InvalidPath(f"{operation.describe()}: {exc}") from None
+        self.charge(operation, PATH_COST)
         location = self.locate(parsed.path, operation)
         if parsed.filter is not None:
+            try:
+                check_budget(
+                    parsed.filter,
+                    max_clauses=scim_settings.FILTER_MAX_CLAUSES,
+                    max_value_filters=scim_settings.FILTER_MAX_VALUE_FILTERS,
+                    max_substring_clauses=scim_settings.FILTER_MAX_SUBSTRING_CLAUSES,
+                )
+            except FilterTooComplex as exc:
+                raise InvalidFilter(f"{operation.describe()}: {exc}") from None
             if not isinstance(location.field, serializers.ListSerializer) or location.sub_attribute:
                 raise InvalidPath(f"{operation.describe()}: only a multi-valued attribute takes a [filter].")
             location.filter = parsed.filter
@@ -283,7 +318,12 @@ class PatchEngine:
                 raise InvalidPath(
                     f'{operation.describe()}: name the values with a filter, e.g. {name}[type eq "work"].'
                 )
-            new = canonical(value if isinstance(value, list) else [value], attribute) if value is not None else []
+            given = value if isinstance(value, list) else [value]
+            limit = scim_settings.MAX_ATTRIBUTE_VALUES
+            if limit and len(given) > limit:
+                raise TooMany(f"{operation.describe()}: at most {limit} values (MAX_ATTRIBUTE_VALUES).")
+            self.charge(operation, max(1, len(items) + len(given)) * max(1, len(given)))
+            new = canonical(given, attribute) if value is not None else []
             primaries = [item for item in new if isinstance(item, Mapping) and is_true(item.get("primary"))]
             if operation.op != "remove" and len(primaries) > 1:
                 raise InvalidValue(f'{operation.describe()}: at most one value may have "primary": true.')
@@ -300,6 +340,7 @@ class PatchEngine:
             else:
                 items = []
         else:
+            self.charge(operation, max(1, len(items)))
             child = _child_fields(attribute)
             case_exact = self.case_exactness(attribute)
             matching = [

@@ -65,3 +65,18 @@ class SCIMScopePermission(TokenHasScope):
         if any(token.is_valid(scopes) for scopes in alternatives):
             return True
         raise InsufficientScope([" ".join(scopes) for scopes in alternatives])
+
+
+class DocumentationPermission(SCIMScopePermission):
+    """The OpenAPI document and its UIs, when ``OPENAPI_REQUIRES_AUTHENTICATION`` is on: a token with the read
+    or the write scope, or a staff user's session (a browser opening Swagger UI)."""
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        if not scim_settings.OPENAPI_REQUIRES_AUTHENTICATION:
+            return True
+        token = request.auth
+        if token is not None and hasattr(token, "scope"):
+            if any(token.is_valid([scope]) for scope in (scim_settings.READ_SCOPE, scim_settings.WRITE_SCOPE)):
+                return True
+            raise InsufficientScope([scim_settings.READ_SCOPE, scim_settings.WRITE_SCOPE])
+        return bool(getattr(request.user, "is_staff", False))

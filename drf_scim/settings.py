@@ -61,6 +61,9 @@ DEFAULTS: dict[str, Any] = {
     # Whether /ServiceProviderConfig, /ResourceTypes and /Schemas need a token (with
     # the read or the write scope). False: anyone may read them.
     "DISCOVERY_REQUIRES_AUTHENTICATION": True,
+    # Whether the OpenAPI document, Swagger UI and Redoc (drf_scim.contrib.drf_spectacular's views) need a
+    # token with the read or write scope, or a staff user's session. False: anyone may read them.
+    "OPENAPI_REQUIRES_AUTHENTICATION": False,
     # authenticationSchemes announced in /ServiceProviderConfig.
     "AUTHENTICATION_SCHEMES": [
         {
@@ -89,6 +92,21 @@ DEFAULTS: dict[str, Any] = {
     # brackets and not; beyond them a filter is a 400 invalidFilter.
     "FILTER_MAX_LENGTH": 4096,
     "FILTER_MAX_DEPTH": 32,
+    # The complexity budget of one filter (README: Limits): comparisons and presence tests, value filters
+    # (emails[...], each a subquery), and co/ew comparisons (substring matches, which no index serves and
+    # which scan the attribute's rows). Beyond any of them a filter is a 400 invalidFilter.
+    "FILTER_MAX_CLAUSES": 50,
+    "FILTER_MAX_VALUE_FILTERS": 10,
+    "FILTER_MAX_SUBSTRING_CLAUSES": 5,
+    # Most values of one multi-valued attribute (emails, roles...) a resource may hold; more is a 400 tooMany.
+    # Relations (members, groups) are limited by MAX_MEMBERS_PER_OPERATION instead.
+    "MAX_ATTRIBUTE_VALUES": 100,
+    # The work one PatchOp may do: over its operations, the values of the multi-valued attribute each one
+    # changes times the values it gives (at least 1). More is a 400 tooMany before anything is written.
+    "MAX_PATCH_COST": 100_000,
+    # PostgreSQL's statement_timeout (milliseconds) on the connections that serve SCIM requests: a statement
+    # running longer is cancelled and the request answers a SCIM 503. 0 or None: no timeout.
+    "STATEMENT_TIMEOUT": 5000,
     # Most member values one operation (a PATCH operation, or a Group's members in POST/PUT) may carry.
     "MAX_MEMBERS_PER_OPERATION": 10000,
     # DRF throttle classes of every SCIM view, e.g. ["drf_scim.throttling.ClientRateThrottle"] with

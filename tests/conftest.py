@@ -13,6 +13,7 @@ from oauth2_provider.models import get_access_token_model, get_application_model
 from rest_framework.test import APIClient
 
 from drf_scim.authentication import token_cache
+from drf_scim.views import SCIMViewMixin
 from tests.helpers import BASE, group_body, user_body
 
 
@@ -50,6 +51,14 @@ def token_cache_off(monkeypatch):
     """Every request looks its token up, so the query counts the tests assert include it and tokens of
     one test never outlive its database (tests/test_token_cache.py covers the cache, on by default)."""
     monkeypatch.setattr(token_cache, "put", lambda token, access_token: None)
+
+
+@pytest.fixture(autouse=True)
+def statement_timeout_off(monkeypatch):
+    """SCIM views leave the session's statement_timeout alone, so the query counts the tests assert are those
+    of a worker whose connection has it already (it is set once per connection; tests/test_reliability.py
+    covers it)."""
+    monkeypatch.setattr(SCIMViewMixin, "apply_statement_timeout", lambda self: None)
 
 
 @pytest.fixture

@@ -25,7 +25,9 @@ from drf_spectacular.utils import (
     extend_schema_view,
     inline_serializer,
 )
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication
 
 from ..constants import (
     BULK_REQUEST_SCHEMA,
@@ -432,3 +434,34 @@ def preprocess_scim_paths(endpoints: list[tuple], **kwargs: Any) -> list[tuple]:
 
 
 __all__ = ["preprocess_scim_paths"]
+
+
+class DocumentationViewMixin:
+    """drf-spectacular's views behind ``OPENAPI_REQUIRES_AUTHENTICATION``: SCIM's own authentication (a bearer
+    token) or a staff session, checked by ``DocumentationPermission``."""
+
+    @property
+    def authentication_classes(self) -> list:
+        from ..settings import scim_settings
+
+        if not scim_settings.OPENAPI_REQUIRES_AUTHENTICATION:
+            return []
+        return [*scim_settings.AUTHENTICATION_CLASSES, SessionAuthentication]
+
+    @property
+    def permission_classes(self) -> list:
+        from ..permissions import DocumentationPermission
+
+        return [DocumentationPermission]
+
+
+class SchemaView(DocumentationViewMixin, SpectacularAPIView):
+    """The OpenAPI document (``SpectacularAPIView``), behind ``OPENAPI_REQUIRES_AUTHENTICATION``."""
+
+
+class SwaggerView(DocumentationViewMixin, SpectacularSwaggerView):
+    """Swagger UI (``SpectacularSwaggerView``), behind ``OPENAPI_REQUIRES_AUTHENTICATION``."""
+
+
+class RedocView(DocumentationViewMixin, SpectacularRedocView):
+    """Redoc (``SpectacularRedocView``), behind ``OPENAPI_REQUIRES_AUTHENTICATION``."""

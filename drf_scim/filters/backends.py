@@ -11,6 +11,7 @@ from rest_framework.filters import BaseFilterBackend
 from ..exceptions import InvalidFilter, InvalidValue
 from ..params import scim_params
 from ..settings import scim_settings
+from .budget import FilterTooComplex, check_budget
 from .grammar import FilterSyntaxError, parse_filter, parse_path
 from .translate import FilterTranslator, UnknownAttribute
 
@@ -38,6 +39,19 @@ def get_translator(view: Any) -> FilterTranslator:
     )
 
 
+def check_filter_budget(node: Any) -> None:
+    """A 400 invalidFilter for a filter beyond the complexity budget of the ``FILTER_MAX_*`` settings."""
+    try:
+        check_budget(
+            node,
+            max_clauses=scim_settings.FILTER_MAX_CLAUSES,
+            max_value_filters=scim_settings.FILTER_MAX_VALUE_FILTERS,
+            max_substring_clauses=scim_settings.FILTER_MAX_SUBSTRING_CLAUSES,
+        )
+    except FilterTooComplex as exc:
+        raise InvalidFilter(str(exc)) from None
+
+
 class SCIMFilterBackend(BaseFilterBackend):
     """Filter a queryset with the ``filter`` parameter; an invalid filter is a 400 invalidFilter."""
 
@@ -56,6 +70,7 @@ class SCIMFilterBackend(BaseFilterBackend):
             )
         except FilterSyntaxError as exc:
             raise InvalidFilter(str(exc)) from None
+        check_filter_budget(node)
         condition = get_translator(view).to_q(node)
         # Added to the query when something reads it, as Django's related managers add theirs: a lookup's
         # first page runs SQL compiled earlier (get_prepared_page) and never needs this query built.

@@ -144,7 +144,11 @@ def _number(text: str, loc: int, tokens: pp.ParseResults) -> _Literal:
         value: int | float = float(token) if any(c in token for c in ".eE") else int(token)
     except ValueError:  # more digits than sys.get_int_max_str_digits()
         _fail(text, loc, "Number literal is too long")
-    if not math.isfinite(value):
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an integer beyond the range of a float
+        finite = False
+    if not finite:
         _fail(text, loc, "Number literal is out of range")
     return _Literal(value)
 

@@ -167,6 +167,10 @@ class Target:
                 raise InvalidFilter(f"{self.attribute.name!r} is a number; compare it with a number.")
             if kind == INTEGER and isinstance(value, float) and not value.is_integer():
                 raise InvalidFilter(f"{self.attribute.name!r} is an integer.")
+            if not -(2**63) <= value < 2**63:  # what a database column holds
+                if kind == INTEGER:
+                    raise InvalidFilter(f"{value!r} is out of the range of {self.attribute.name!r}.")
+                return float(value)
             return value
         if kind == DATETIME:
             return parse_filter_datetime(self.attribute.name, value)

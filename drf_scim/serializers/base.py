@@ -30,13 +30,14 @@ from rest_framework.settings import api_settings
 from rest_framework.utils.serializer_helpers import BindingDict
 
 from ..adoption import account_state, scim_writes
-from ..exceptions import Mutability
+from ..exceptions import Mutability, TooMany
 from ..fields import AttributeMixin, BooleanAttribute, StringAttribute
 from ..filters.translate import FoldedKeyTarget
 from ..models import SCIMResource, SCIMValue
 from ..projection import Projection
 from ..reverse import resource_location
 from ..schema.attributes import IMMUTABLE, WRITE_ONLY, Attribute, attribute_of, mutability_of, returned_of
+from ..settings import scim_settings
 from ..tenancy import tenant_of
 
 
@@ -537,7 +538,18 @@ class MultiValuedAttribute(serializers.ListSerializer):
     def run_validation(self, data: Any = empty) -> Any:
         if isinstance(data, Mapping):
             data = [data]
+        limit = self.get_max_values()
+        if isinstance(data, list) and limit and len(data) > limit:
+            # Each value is validated, stored and indexed: a 1 MiB body could otherwise hold 45,000 e-mails.
+            raise TooMany(
+                f"{self.field_name or 'The attribute'} has {len(data)} values; at most {limit} are allowed "
+                "(MAX_ATTRIBUTE_VALUES)."
+            )
         return super().run_validation(data)
+
+    def get_max_values(self) -> int | None:
+        """The most values this attribute takes (``MAX_ATTRIBUTE_VALUES``; relations have their own limit)."""
+        return scim_settings.MAX_ATTRIBUTE_VALUES
 
     def to_internal_value(self, data: Any) -> list[Any]:
         values = [item for item in super().to_internal_value(data) if item is not None]

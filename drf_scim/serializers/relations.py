@@ -99,6 +99,9 @@ class RelatedResourcesAttribute(MultiValuedAttribute):
     # How the referenced resource is named in filters (None: no display sub-attribute).
     display_column: str | None = None
 
+    def get_max_values(self) -> int | None:
+        return None  # rows of a relation, not values in a document: MAX_MEMBERS_PER_OPERATION limits them
+
     def through_columns(self) -> dict[str, str]:
         """The names of the through table's foreign keys to the user model and to Group."""
         through = self.get_through()
