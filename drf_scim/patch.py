@@ -33,7 +33,7 @@ from .exceptions import (
     TooMany,
 )
 from .filters.budget import FilterTooComplex, check_budget
-from .filters.grammar import FilterSyntaxError, parse_path
+from .filters.grammar import FilterSyntaxError, FilterValueError, parse_path
 from .filters.nodes import And, AttributePath, Comparison, Node, Not, Or, Present
 from .schema.attributes import READ_ONLY, attribute_of, mutability_of
 from .serializers.relations import RelatedResourcesAttribute
@@ -206,6 +206,8 @@ class PatchEngine:
             parsed = parse_path(
                 text, max_length=scim_settings.FILTER_MAX_LENGTH, max_depth=scim_settings.FILTER_MAX_DEPTH
             )
+        except FilterValueError as exc:  # the path parses; its filter compares with an impossible value
+            raise InvalidFilter(f"{operation.describe()}: {exc}") from None
         except FilterSyntaxError as exc:
             raise InvalidPath(f"{operation.describe()}: {exc}") from None
         self.charge(operation, PATH_COST)

@@ -46,6 +46,10 @@ class FilterSyntaxError(ValueError):
         self.position = position
 
 
+class FilterValueError(FilterSyntaxError):
+    """A filter (or the filter of a PATCH path) comparing with a value out of every attribute's range."""
+
+
 # --- Intermediate parse results (never leave this module) ---------------------------------------------------
 
 
@@ -81,6 +85,11 @@ _NOT_TOKEN = _Not()
 
 def _fail(text: str, loc: int, message: str) -> NoReturn:
     raise pp.ParseFatalException(text, loc, message)
+
+
+# A literal that parses but that no attribute can hold: an error of the filter rather than of its syntax
+# (pyparsing hands parse-action exceptions on as its own class, so the message tells them apart).
+_OUT_OF_RANGE = "Number literal is out of range"
 
 
 # --- Lexical elements -----------------------------------------------------------------------------------------
@@ -149,7 +158,7 @@ def _number(text: str, loc: int, tokens: pp.ParseResults) -> _Literal:
     except OverflowError:  # an integer beyond the range of a float
         finite = False
     if not finite:
-        _fail(text, loc, "Number literal is out of range")
+        _fail(text, loc, _OUT_OF_RANGE)
     return _Literal(value)
 
 
@@ -424,7 +433,10 @@ def _parse(element: pp.ParserElement, text: object, kind: str, max_length: int, 
             return element.parse_string(text)[0]  # the error, with positions in the text as sent
     except pp.ParseBaseException as exc:
         message = exc.msg[:1].upper() + exc.msg[1:]
-        raise _error(message, text, exc.loc) from None
+        error = _error(message, text, exc.loc)
+        if exc.msg == _OUT_OF_RANGE:
+            error = FilterValueError(str(error), error.position)
+        raise error from None
     except RecursionError:
         raise _error(f"The {kind} is nested too deeply", text, None) from None
 
