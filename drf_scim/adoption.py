@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import hashlib
-import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,8 +33,6 @@ from django.utils import timezone
 from .models import SCIMValue
 from .settings import SETTING_NAME, scim_settings
 from .tenancy import SINGLE_TENANT
-
-logger = logging.getLogger("drf_scim.adoption")
 
 # Columns whose changes SCIM does not show: signing in moves last_login, and passwords are write-only.
 IGNORED_COLUMNS = frozenset({"password", "last_login"})
@@ -61,8 +58,19 @@ def scim_is_writing() -> bool:
     return _scim_writing.get()
 
 
-def default_tenant(account: models.Model) -> str:
-    """``ADOPTION_TENANT`` that adopts every account into the default tenant ("")."""
+def default_tenant(account: models.Model) -> str | None:
+    """``ADOPTION_TENANT`` that adopts every account into the default tenant (""), but staff and superusers.
+
+    They run the project itself: a provisioning token that could set their passwords or delete them would
+    be a way into the Django admin. A group is always adopted.
+    """
+    if getattr(account, "is_superuser", False) or getattr(account, "is_staff", False):
+        return None
+    return SINGLE_TENANT
+
+
+def every_account(account: models.Model) -> str:
+    """``ADOPTION_TENANT`` that adopts every account into the default tenant, staff and superusers too."""
     return SINGLE_TENANT
 
 
@@ -74,12 +82,13 @@ def no_tenant(account: models.Model) -> None:
 def adoption_tenant(account: models.Model) -> str | None:
     """The tenant ``account`` belongs to, or None when it is no SCIM resource.
 
-    Unset, a single-tenant project (no ``TENANT_RESOLVER``) adopts every account, and a multi-tenant
-    one none: only ``ADOPTION_TENANT`` can say which customer an account belongs to.
+    Unset, a single-tenant project (no ``TENANT_RESOLVER``) adopts every account but staff and
+    superusers (``default_tenant``), and a multi-tenant one none: only ``ADOPTION_TENANT`` can say which
+    customer an account belongs to.
     """
     policy = scim_settings.ADOPTION_TENANT
     if policy is None:
-        return SINGLE_TENANT if scim_settings.TENANT_RESOLVER is None else None
+        return default_tenant(account) if scim_settings.TENANT_RESOLVER is None else None
     tenant = policy(account)
     if tenant is not None and not isinstance(tenant, str):
         raise ImproperlyConfigured(
@@ -391,9 +400,7 @@ class Adoption:
         companion.version = (companion.version or 0) + 1
 
     def conflict(self, report: Report, account: models.Model, column: str, key: str, tenant: str, holder: str) -> None:
-        conflict = Conflict(describe(account), self.attribute_of(column), key, tenant, holder)
-        report.conflicts.append(conflict)
-        logger.warning("%s", conflict)
+        report.conflicts.append(Conflict(describe(account), self.attribute_of(column), key, tenant, holder))
 
 
 def memberships_changed(group_pks: Iterable[Any], using: str = DEFAULT_DB_ALIAS) -> None:

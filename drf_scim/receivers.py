@@ -11,6 +11,7 @@ alone (``adoption.scim_writes``).
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from typing import Any
@@ -20,6 +21,7 @@ from django.db import DEFAULT_DB_ALIAS, transaction
 
 from .adoption import IGNORED_COLUMNS, Adoption, memberships_changed, scim_is_writing
 
+logger = logging.getLogger("drf_scim.adoption")
 _fixture_accounts = threading.local()
 
 
@@ -33,10 +35,15 @@ def account_saved(
         return
     if raw:
         adopt_on_commit(adoption, instance.pk)
-    elif created:
-        adoption.adopt([instance.pk])
+        return
+    if created:
+        report = adoption.adopt([instance.pk])
     elif update_fields is None or not set(update_fields) <= IGNORED_COLUMNS:
-        adoption.refresh_accounts([instance])
+        report = adoption.refresh_accounts([instance])
+    else:
+        return
+    for conflict in report.conflicts:  # the host's save stands; the name stays with the resource holding it
+        logger.warning("%s", conflict)
 
 
 def adopt_on_commit(adoption: Adoption, pk: Any) -> None:

@@ -51,8 +51,8 @@ DEFAULTS: dict[str, Any] = {
     "TENANT_RESOLVER": None,
     # Function (account) -> tenant key or None: the tenant of a user or group made outside SCIM (the
     # admin, a sign-up form, a fixture, an import), which then is a SCIM resource of that tenant; None
-    # leaves the account out of SCIM. Unset: every account joins the single tenant when TENANT_RESOLVER
-    # is None, and none is adopted when it is set (drf_scim.adoption).
+    # leaves the account out of SCIM. Unset: every account but staff and superusers joins the single tenant
+    # when TENANT_RESOLVER is None, and none is adopted when it is set (drf_scim.adoption).
     "ADOPTION_TENANT": None,
     # Add the (redacted) body of POST, PUT and PATCH requests to the drf_scim.requests log.
     "LOG_REQUEST_BODIES": False,

@@ -119,9 +119,17 @@ def test_accounts_the_host_creates_later_are_resources_at_once(api):
     assert SCIMGroup.objects.get(group=group).version == 1
 
 
-def test_createsuperuser_makes_a_resource(api):
+def test_staff_and_superusers_are_left_out_unless_every_account_is_adopted(api):
     call_command("createsuperuser", username="admin", email="admin@example.com", interactive=False, verbosity=0)
-    body = api.get(f"{BASE}/Users", {"filter": 'userName eq "admin"'}).body
+    User.objects.create(username="support", is_staff=True)
+    assert api.get(f"{BASE}/Users").body["totalResults"] == 0  # a provisioning token cannot reach them
+    response = api.post(f"{BASE}/Users", user_body("admin"))
+    assert response.status_code == 409
+    assert "not a resource of this client's tenant" in response.body["detail"]
+
+    with override_settings(DRF_SCIM={"ADOPTION_TENANT": "drf_scim.adoption.every_account"}):
+        assert "User: adopted 2," in adopt()
+        body = api.get(f"{BASE}/Users", {"filter": 'userName eq "admin"'}).body
     assert body["totalResults"] == 1
     assert body["Resources"][0]["active"] is True
 
