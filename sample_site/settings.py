@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "drf_scim",
+    "drf_scim.contrib.demo",  # scim_seed, the demo data of `make run`
 ]
 
 MIDDLEWARE = [
