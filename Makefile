@@ -29,10 +29,13 @@ run: install
 	$(MANAGE) scim_seed --users 5 --groups 2
 	@token=$$($(MANAGE) scim_token --client sample-site | tail -n 1); \
 	other=$$($(MANAGE) scim_token --client globex --tenant globex | tail -n 1); \
+	admin=$$(DJANGO_DEBUG=1 $(MANAGE) demo_admin | tail -n 1); \
 	echo ""; \
 	echo "SCIM base URL: http://$(HOST):$(PORT)/scim/v2"; \
 	echo "Bearer token:  $$token"; \
 	echo "               (a second tenant, empty: $$other)"; \
+	echo "Swagger UI:    http://$(HOST):$(PORT)/api/docs/  (Authorize: paste the token under bearerAuth)"; \
+	echo "Django admin:  http://$(HOST):$(PORT)/admin/  ($$admin)"; \
 	echo ""; \
 	echo "Try:  curl -H 'Authorization: Bearer $$token' http://$(HOST):$(PORT)/scim/v2/Users"; \
 	echo ""

@@ -1,7 +1,8 @@
-"""Management commands: scim_token, scim_adopt's options and the demo app's scim_seed."""
+"""Management commands: scim_token, scim_adopt's options, the demo app's scim_seed, the sample site's demo_admin."""
 
 from __future__ import annotations
 
+import re
 from io import StringIO
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command, find_commands, get_commands, load_command_class
+from django.test import Client
 from oauth2_provider.models import get_access_token_model, get_application_model
 
 from drf_scim.models import SCIMClient as TenantOfClient
@@ -143,7 +145,7 @@ class TestScimTokenTenants:
             run("scim_token", "--client", "Acme", "--move-tenant")
 
 
-@pytest.mark.parametrize("name", ["scim_token", "scim_adopt", "scim_seed"])
+@pytest.mark.parametrize("name", ["scim_token", "scim_adopt", "scim_seed", "demo_admin"])
 def test_every_option_has_help(name):
     parser = load_command_class(get_commands()[name], name).create_parser("manage.py", name)
     missing = [action.option_strings for action in parser._actions if not action.help]
@@ -170,3 +172,49 @@ def test_scim_seed_creates_users_and_groups(api):
     assert groups[-1]["displayName"] == "big"
     assert "Already seeded" in run("scim_seed")[-1]
     assert get_user_model().objects.count() == 25
+
+
+@pytest.mark.django_db
+class TestDemoAdmin:
+    """The sample site's demo_admin: the login `make run` prints opens the Django admin."""
+
+    def login(self, username: str, password: str) -> Client:
+        browser = Client()
+        response = browser.post("/admin/login/?next=/admin/", {"username": username, "password": password})
+        assert response.status_code == 302, response.content
+        assert response["Location"] == "/admin/"
+        return browser
+
+    def test_the_printed_login_opens_the_admin_and_is_created_once(self, settings, api):
+        settings.DEBUG = True
+        lines = run("demo_admin")
+        assert lines == ["Created the demo superuser 'admin'.", "user admin, password admin"]
+        assert self.login("admin", "admin").get("/admin/").status_code == 200
+        assert run("demo_admin") == ["user admin, password admin"]
+        assert get_user_model().objects.filter(username="admin", is_superuser=True).count() == 1
+        assert api.get(f'{BASE}/Users?filter=userName eq "admin"').body["totalResults"] == 0  # staff: not adopted
+
+    def test_a_changed_password_is_kept_and_not_printed(self, settings):
+        settings.DEBUG = True
+        run("demo_admin", "--password", "first-one")
+        assert run("demo_admin") == ["user admin, password unchanged (manage.py changepassword admin resets it)"]
+        self.login("admin", "first-one")
+
+    def test_refused_without_debug(self, settings):
+        settings.DEBUG = False
+        with pytest.raises(CommandError, match="DJANGO_DEBUG=1"):
+            run("demo_admin")
+        assert not get_user_model().objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_urls_make_run_prints_answer(anon):
+    """Every http://$(HOST):$(PORT)/... URL of `make run` is served by the sample site."""
+    makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
+    paths = set(re.findall(r"http://\$\(HOST\):\$\(PORT\)(/[^\s'\"]*)", makefile))
+    assert {"/scim/v2", "/scim/v2/Users", "/api/docs/", "/admin/"} <= paths
+    answers = {path: anon.get(path) for path in paths}
+    assert answers["/api/docs/"].status_code == 200
+    assert b"swagger-ui" in answers["/api/docs/"].content
+    assert answers["/admin/"].status_code == 302
+    assert answers["/scim/v2/Users"].status_code == 401
