@@ -74,6 +74,18 @@ class TestScimToken:
         assert not get_application_model().objects.exists()
         assert not get_access_token_model().objects.exists()
 
+    def test_default_scopes_the_project_does_not_configure_are_refused(self, settings):
+        settings.OAUTH2_PROVIDER = {"SCOPES": {"read": "Reading scope", "write": "Writing scope"}}
+        with pytest.raises(CommandError) as error:
+            run("scim_token", "--client", "Okta")
+        assert str(error.value) == (
+            "The default scopes (DRF_SCIM's READ_SCOPE and WRITE_SCOPE) are not all OAuth2 scopes of this project, "
+            "'scim:read', 'scim:write': the valid ones (OAUTH2_PROVIDER['SCOPES']) are read, write. "
+            "Add them to OAUTH2_PROVIDER['SCOPES'], or pass --scopes."
+        )
+        settings.DRF_SCIM = {"READ_SCOPE": "read", "WRITE_SCOPE": "write"}
+        assert run("scim_token", "--client", "Okta")[1].startswith("Scopes: read write;")
+
     def test_no_scope_is_refused(self):
         with pytest.raises(CommandError, match="names no scope"):
             run("scim_token", "--client", "Okta", "--scopes", " , ")

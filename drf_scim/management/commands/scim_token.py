@@ -35,17 +35,24 @@ def parse_scopes(text: str) -> list[str]:
     return list(dict.fromkeys(scope for scope in SCOPE_SEPARATORS.split(text) if scope))
 
 
-def check_scopes(scopes: list[str]) -> None:
-    """Refuse scopes that are not configured OAuth2 scopes (``OAUTH2_PROVIDER["SCOPES"]``): their token gets 403."""
+def check_scopes(scopes: list[str], *, default: bool = False) -> None:
+    """Refuse scopes that are not configured OAuth2 scopes (``OAUTH2_PROVIDER["SCOPES"]``): their token gets 403.
+
+    ``default``: the scopes are READ_SCOPE and WRITE_SCOPE, as no ``--scopes`` was given.
+    """
     if not scopes:
         raise CommandError("--scopes names no scope.")
     valid = list(get_scopes_backend().get_all_scopes())
     unknown = [scope for scope in scopes if scope not in valid]
-    if unknown:
+    if not unknown:
+        return
+    listed = f"{', '.join(map(repr, unknown))}: the valid ones (OAUTH2_PROVIDER['SCOPES']) are {', '.join(valid)}."
+    if default:
         raise CommandError(
-            f"Unknown scope{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}: "
-            f"the valid ones (OAUTH2_PROVIDER['SCOPES']) are {', '.join(valid) or 'none'}."
+            f"The default scopes (DRF_SCIM's READ_SCOPE and WRITE_SCOPE) are not all OAuth2 scopes of this project, "
+            f"{listed} Add them to OAUTH2_PROVIDER['SCOPES'], or pass --scopes."
         )
+    raise CommandError(f"Unknown scope{'s' if len(unknown) > 1 else ''} {listed}")
 
 
 def tenant_label(tenant: str) -> str:
@@ -136,11 +143,12 @@ class Command(BaseCommand):
         return tenant
 
     def create_token(self, name: str, options: dict[str, Any]) -> None:
-        if options["scopes"] is None:
-            scopes = [scim_settings.READ_SCOPE, scim_settings.WRITE_SCOPE]
+        default = options["scopes"] is None
+        if default:
+            scopes = list(dict.fromkeys([scim_settings.READ_SCOPE, scim_settings.WRITE_SCOPE]))
         else:
             scopes = parse_scopes(options["scopes"])
-        check_scopes(scopes)
+        check_scopes(scopes, default=default)
         tenant = self.get_tenant(options)
         Application = get_application_model()
         with transaction.atomic():
