@@ -1,4 +1,5 @@
-# drf_scim: `make run` serves the sample site, `make test` runs the whole suite (SQLite and PostgreSQL).
+# drf_scim: `make run` serves the sample site, `make test` runs the whole suite (SQLite and PostgreSQL) and the
+# smoke test of the built wheel.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -8,7 +9,7 @@ PORT ?= 8000
 POSTGRES_URL ?= postgres:///scim_test
 MANAGE := $(BIN)/python sample_site/manage.py
 
-.PHONY: install install-bench run test test-sqlite test-postgres lint format openapi bench clean
+.PHONY: install install-bench run test test-sqlite test-postgres test-wheel lint format openapi bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,16 +30,19 @@ run: install
 	$(MANAGE) scim_seed --users 5 --groups 2
 	@token=$$($(MANAGE) scim_token --client sample-site | tail -n 1); \
 	other=$$($(MANAGE) scim_token --client globex --tenant globex | tail -n 1); \
+	admin=$$(DJANGO_DEBUG=1 $(MANAGE) demo_admin | tail -n 1); \
 	echo ""; \
 	echo "SCIM base URL: http://$(HOST):$(PORT)/scim/v2"; \
 	echo "Bearer token:  $$token"; \
 	echo "               (a second tenant, empty: $$other)"; \
+	echo "Swagger UI:    http://$(HOST):$(PORT)/api/docs/  (Authorize: paste the token under bearerAuth)"; \
+	echo "Django admin:  http://$(HOST):$(PORT)/admin/  ($$admin)"; \
 	echo ""; \
 	echo "Try:  curl -H 'Authorization: Bearer $$token' http://$(HOST):$(PORT)/scim/v2/Users"; \
 	echo ""
 	DJANGO_DEBUG=1 $(MANAGE) runserver $(HOST):$(PORT)
 
-test: lint test-sqlite test-postgres
+test: lint test-sqlite test-postgres test-wheel
 
 test-sqlite: install
 	env -u DATABASE_URL $(BIN)/pytest
@@ -48,6 +52,10 @@ test-postgres: install
 	.ci/postgres
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest
 	DATABASE_URL=$(POSTGRES_URL) DATABASE_SERVER_SIDE_BINDING=1 $(BIN)/pytest -q
+
+# python -m build without a warning, then the wheel in a fresh virtualenv: migrate, scim_token, SCIM requests.
+test-wheel: install
+	PYTHON=$(PYTHON) BUILD_PYTHON=$(BIN)/python .ci/wheel-smoke
 
 # The OpenAPI document of the sample site, checked in (a test fails when it is out of date).
 openapi: install

@@ -18,6 +18,7 @@ from django.views.decorators.debug import sensitive_variables
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from oauth2_provider.models import get_access_token_model
 from oauth2_provider.oauth2_backends import get_oauthlib_core
+from rest_framework.exceptions import AuthenticationFailed
 
 from .exceptions import ServiceUnavailable, TokenInURL
 from .settings import scim_settings
@@ -104,6 +105,13 @@ class HeaderOnlyRequest:
         return getattr(self._request, name)
 
 
+class InvalidToken(AuthenticationFailed):
+    """A bearer token that is unknown, expired or revoked: the 401 says so, as its ``error="invalid_token"`` does."""
+
+    default_detail = "Invalid or expired token: the bearer token is unknown, expired or revoked."
+    default_code = "invalid_token"
+
+
 class SCIMOAuth2Authentication(OAuth2Authentication):
     """DOT's OAuth2 authentication, with a realm from settings and RFC 6750 challenges.
 
@@ -112,7 +120,11 @@ class SCIMOAuth2Authentication(OAuth2Authentication):
     tokens carry no user; ``request.user`` is then an ``AnonymousUser`` rather than ``None`` so that the rest of
     DRF keeps working. A token DOT verified is trusted for ``TOKEN_CACHE_SECONDS`` by this process (its expiry and
     its application's ``is_usable()`` are still checked each time). A database that cannot be reached is a 503.
+    A bearer token it cannot verify is refused here (``InvalidToken``, as DRF's ``TokenAuthentication`` refuses a
+    bad key) rather than left to a later class, so the 401 says why; a request without one is "not provided".
     """
+
+    invalid_token_class = InvalidToken
 
     @method_decorator(sensitive_variables("token", "access_token", "result"))
     def authenticate(self, request: Any) -> tuple[Any, Any] | None:
@@ -131,7 +143,7 @@ class SCIMOAuth2Authentication(OAuth2Authentication):
         except DatabaseError:
             raise ServiceUnavailable("The service cannot reach its database. Try again later.") from None
         if result is None:
-            return None
+            raise self.invalid_token_class()
         user, access_token = result
         token_cache.put(token, access_token)
         return (user or AnonymousUser()), access_token
@@ -153,6 +165,6 @@ class SCIMOAuth2Authentication(OAuth2Authentication):
     def authenticate_header(self, request: Any) -> str:
         self.www_authenticate_realm = scim_settings.AUTHENTICATION_REALM
         header = super().authenticate_header(request)
-        if "error=" not in header and request.META.get("HTTP_AUTHORIZATION"):
+        if "error=" not in header and bearer_token(request) is not None:
             header += ',error="invalid_token"'
         return header

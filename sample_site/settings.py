@@ -24,6 +24,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "drf_scim",
+    "drf_scim.contrib.demo",  # scim_seed, the demo data of `make run`
+    "sample_site",  # demo_admin, the admin login of `make run`
 ]
 
 MIDDLEWARE = [

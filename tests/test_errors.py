@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.test import override_settings
 
 from drf_scim.constants import ERROR_SCHEMA
 from drf_scim.serializers import UserSerializer
 from tests.conftest import SCIMClient
 from tests.helpers import BASE, user_body
+
+NOT_PROVIDED = "Authentication credentials were not provided."
+INVALID_TOKEN = "Invalid or expired token: the bearer token is unknown, expired or revoked."
 
 
 def assert_error(response, status: int, scim_type: str | None = None) -> dict:
@@ -32,23 +37,37 @@ def assert_error(response, status: int, scim_type: str | None = None) -> dict:
 class TestAuthentication:
     def test_missing_token_is_401_with_a_bearer_challenge(self, anon):
         response = anon.get(f"{BASE}/Users")
-        assert_error(response, 401)
-        assert response["WWW-Authenticate"].startswith('Bearer realm="scim"')
+        assert assert_error(response, 401)["detail"] == NOT_PROVIDED
+        assert response["WWW-Authenticate"] == 'Bearer realm="scim"'
 
-    @pytest.mark.parametrize("header", ["Bearer not-a-token", "Bearer ", "Basic dXNlcjpwYXNz"])
-    def test_invalid_token_is_401(self, anon, header):
+    @pytest.mark.parametrize("header", ["Bearer ", "Basic dXNlcjpwYXNz"])
+    def test_no_bearer_token_is_401_not_provided(self, anon, header):
+        """RFC 6750 §3.1: no error code when the request holds no bearer token (none, or another scheme)."""
         anon.credentials(HTTP_AUTHORIZATION=header)
         response = anon.get(f"{BASE}/Users")
-        assert_error(response, 401)
-        assert response["WWW-Authenticate"].startswith("Bearer")
+        assert assert_error(response, 401)["detail"] == NOT_PROVIDED
+        assert response["WWW-Authenticate"] == 'Bearer realm="scim"'
 
-    def test_bad_token_names_invalid_token(self, anon):
+    def test_unknown_token_is_401_invalid_token(self, anon):
         anon.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")
-        assert 'error="invalid_token"' in anon.get(f"{BASE}/Users")["WWW-Authenticate"]
+        response = anon.get(f"{BASE}/Users")
+        assert assert_error(response, 401)["detail"] == INVALID_TOKEN
+        assert response["WWW-Authenticate"].startswith('Bearer realm="scim",error="invalid_token"')
 
-    def test_expired_token_is_401(self, anon, make_token):
+    def test_expired_token_is_401_invalid_token(self, anon, make_token):
         anon.credentials(HTTP_AUTHORIZATION=f"Bearer {make_token(expired=True)}")
-        assert_error(anon.get(f"{BASE}/Users"), 401)
+        response = anon.get(f"{BASE}/Users")
+        assert assert_error(response, 401)["detail"] == INVALID_TOKEN
+        assert 'error="invalid_token"' in response["WWW-Authenticate"]
+
+    def test_revoked_token_is_401_invalid_token(self, anon, make_token):
+        anon.credentials(HTTP_AUTHORIZATION=f"Bearer {make_token()}")
+        assert anon.get(f"{BASE}/Users").status_code == 200
+        call_command("scim_token", "--client", "tests", "--revoke", stdout=StringIO())
+        for request in (lambda: anon.get(f"{BASE}/Users"), lambda: anon.post(f"{BASE}/Users", user_body())):
+            response = request()
+            assert assert_error(response, 401)["detail"] == INVALID_TOKEN
+            assert 'error="invalid_token"' in response["WWW-Authenticate"]
 
     def test_read_scope_cannot_write(self, anon, make_token):
         anon.credentials(HTTP_AUTHORIZATION=f"Bearer {make_token('scim:read')}")

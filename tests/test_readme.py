@@ -1,4 +1,4 @@
-"""README.rst stays valid reStructuredText and documents every setting."""
+"""README.rst stays valid reStructuredText and documents every setting; SECURITY.rst and CHANGELOG.rst render."""
 
 import re
 from pathlib import Path
@@ -47,3 +47,11 @@ def test_every_test_security_names_exists():
             assert re.search(rf"^\s*(?:def|class) {name}\b", text, re.M), reference
         checked += 1
     assert checked >= 20
+
+
+def test_changelog_renders_and_has_an_unreleased_section():
+    changelog = (Path(__file__).resolve().parent.parent / "CHANGELOG.rst").read_text()
+    docutils.core.publish_string(
+        changelog, writer="null", settings_overrides={"halt_level": 2, "report_level": 2, "traceback": True}
+    )
+    assert "\nUnreleased\n----------\n" in changelog

@@ -2,7 +2,7 @@
 
 from site_settings import *  # noqa: F403
 
-INSTALLED_APPS = [*DJANGO_APPS, "rest_framework", "oauth2_provider", "drf_scim"]  # noqa: F405
+INSTALLED_APPS = [*DJANGO_APPS, "rest_framework", "oauth2_provider", "drf_scim", "drf_scim.contrib.demo"]  # noqa: F405
 
 # DRF authenticates the bearer token itself, so the shared middleware is all this site needs.
 ROOT_URLCONF = "drf_site.urls"

@@ -7,7 +7,7 @@ from typing import Any
 from django.db import models
 from django.db.models.functions import Cast
 
-from drf_scim.management.commands import scim_seed
+from drf_scim.contrib.demo.management.commands import scim_seed
 from scimref.models import Group, User
 
 

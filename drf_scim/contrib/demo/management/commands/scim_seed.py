@@ -1,4 +1,7 @@
-"""Create realistic users and groups quickly with bulk inserts (demo data, benchmarks)."""
+"""Create realistic users and groups quickly with bulk inserts (demo data, benchmarks, tests).
+
+Registered only where ``drf_scim.contrib.demo`` is installed (the sample site, the benchmarks' drf_scim site).
+"""
 
 from __future__ import annotations
 
@@ -20,8 +23,12 @@ class Command(BaseCommand):
     help = "Seed N users (userN@example.com), G groups of 10 members and an optional group 'big' of B members."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--users", type=int, default=10)
-        parser.add_argument("--groups", type=int, default=2)
+        parser.add_argument(
+            "--users", type=int, default=10, help="Users to create, user1@example.com to userN (default 10)."
+        )
+        parser.add_argument(
+            "--groups", type=int, default=2, help="Groups to create, group1 to groupG, of 10 members each (default 2)."
+        )
         parser.add_argument("--big-group", type=int, default=0, help="Members of a group named 'big' (0: none).")
 
     def handle(self, *args: Any, **options: Any) -> None:
