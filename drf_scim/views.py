@@ -142,7 +142,10 @@ def end_statement_timeout(using: str = DEFAULT_DB_ALIAS, restore: int | None = N
 def _apply_statement_timeout(connection: Any, milliseconds: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config('statement_timeout', %s, false)", [str(int(milliseconds))])
-    connection.drf_scim_statement_timeout = milliseconds
+    # Set inside the request's transaction (ATOMIC_REQUESTS), the setting is undone when that transaction
+    # rolls back, as every SCIM error's does: the next request then sets it again rather than take it as set.
+    in_request_transaction = connection.in_atomic_block and connection.settings_dict.get("ATOMIC_REQUESTS")
+    connection.drf_scim_statement_timeout = None if in_request_transaction else milliseconds
 
 
 def forget_statement_timeout(sender: Any, connection: Any, **kwargs: Any) -> None:

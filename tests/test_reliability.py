@@ -503,6 +503,12 @@ class TestStatementTimeout:
         assert len(second) == len(first) - 1  # the connection has it already
         assert "statement_timeout" in first[0]["sql"]
 
+    def test_a_failed_request_under_atomic_requests_does_not_switch_it_off(self, api, monkeypatch):
+        monkeypatch.setitem(connection.settings_dict, "ATOMIC_REQUESTS", True)
+        assert_error(api.post(f"{BASE}/Users", {"schemas": [USER_SCHEMA]}), 400)  # rolled back, SET and all
+        assert api.get(f"{BASE}/Users").status_code == 200
+        assert self.show() == "5s"
+
     def test_a_session_opened_by_a_request_gets_it(self, api, settings):
         settings.DRF_SCIM = {"STATEMENT_TIMEOUT": 1234}
         connection.close()
