@@ -59,12 +59,16 @@ def scim_is_writing() -> bool:
 
 
 def default_tenant(account: models.Model) -> str | None:
-    """``ADOPTION_TENANT`` that adopts every account into the default tenant (""), but staff and superusers.
+    """``ADOPTION_TENANT`` that adopts every account into the default tenant (""), but staff, superusers and
+    groups that carry permissions.
 
-    They run the project itself: a provisioning token that could set their passwords or delete them would
-    be a way into the Django admin. A group is always adopted.
+    They run the project itself: a provisioning token that could set their passwords, delete them or add
+    its users to such a group would have a way into the Django admin.
     """
     if getattr(account, "is_superuser", False) or getattr(account, "is_staff", False):
+        return None
+    permissions = getattr(account, "permissions", None)  # auth's Group
+    if permissions is not None and hasattr(permissions, "exists") and permissions.exists():
         return None
     return SINGLE_TENANT
 
@@ -132,10 +136,11 @@ class Report:
     adopted: int = 0
     left_out: int = 0
     refreshed: int = 0
+    withdrawn: int = 0
     conflicts: list[Conflict] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.adopted or self.refreshed or self.conflicts)
+        return bool(self.adopted or self.refreshed or self.withdrawn or self.conflicts)
 
 
 def describe(account: models.Model) -> str:
@@ -236,7 +241,7 @@ class Adoption:
                 left_out += 1
                 continue
             serializer = self.serializer(tenant)
-            companion = self.companion_model(tenant=tenant, **{self.link: account})
+            companion = self.companion_model(tenant=tenant, adopted=True, **{self.link: account})
             setattr(account, self.relation, companion)
             companion.data = serializer.get_adopted_document(account)
             for column, key in serializer.get_folded_key_values(account).items():
@@ -317,14 +322,14 @@ class Adoption:
     def refresh_accounts(self, accounts: Sequence[models.Model]) -> Report:
         """Bring the companion rows of ``accounts`` up to date with them; adopt those without one."""
         by_pk = {account.pk: account for account in accounts}
-        companions = {
-            getattr(companion, f"{self.link}_id"): companion
-            for companion in self.companions().filter(**{f"{self.link}__in": list(by_pk)})
-        }
-        report = Report(self.resource_type)
-        if len(companions) < len(by_pk):
-            report = self.adopt([pk for pk in by_pk if pk not in companions])
-        self.refresh([(by_pk[pk], companion) for pk, companion in companions.items()], report)
+        with transaction.atomic(using=self.using):
+            # Locked as SCIM's own writes lock them, so that neither overwrites what the other wrote.
+            rows = self.companions().select_for_update().filter(**{f"{self.link}__in": list(by_pk)})
+            companions = {getattr(companion, f"{self.link}_id"): companion for companion in rows}
+            report = Report(self.resource_type)
+            if len(companions) < len(by_pk):
+                report = self.adopt([pk for pk in by_pk if pk not in companions])
+            self.refresh([(by_pk[pk], companion) for pk, companion in companions.items()], report)
         return report
 
     def resync(self, *, dry_run: bool = False) -> Report:
@@ -343,12 +348,20 @@ class Adoption:
         brought up to date. A name another resource holds stays with it: this one keeps no key (filters
         on the name miss it) and is reported, until one of them is renamed."""
         now = timezone.now()
+        withdrawn = []
         for account, companion in pairs:
             if getattr(companion, "deleted", None) is not None:
                 continue  # soft-deleted: kept for audit as it was
+            if companion.adopted and adoption_tenant(account) != companion.tenant:
+                withdrawn.append((account, companion))  # adopted, and ADOPTION_TENANT no longer says so
+                continue
             setattr(account, self.relation, companion)
             serializer = self.serializer(companion.tenant)
             state = account_state(account)
+            if not companion.host_state:  # a row from before host_state was kept: recorded, not a change
+                companion.host_state = state
+                if not dry_run:
+                    self.companions().filter(pk=companion.pk).update(host_state=state)
             keys = serializer.get_folded_key_values(account)
             rekeyed = {column: key for column, key in keys.items() if getattr(companion, column) != key}
             if rekeyed:
@@ -365,13 +378,11 @@ class Adoption:
             if dry_run:
                 continue
             indexed = serializer.indexed_values(companion)
-            changes = {
-                "data": serializer.refresh_document(account, companion.data),
-                "host_state": state,
-                "last_modified": now,
-                **rekeyed,
-            }
-            companion.data = changes["data"]
+            document = serializer.refresh_document(account, companion.data)
+            changes = {"host_state": state, "last_modified": now, **rekeyed}
+            if document != companion.data:
+                changes["data"] = document
+            companion.data = document
             reindexed = serializer.indexed_values(companion)
             with transaction.atomic(using=self.using) if reindexed != indexed else contextlib.nullcontext():
                 self.write(companion, changes, report, account)
@@ -380,6 +391,26 @@ class Adoption:
                     resource_type = ContentType.objects.db_manager(self.using).get_for_model(companion)
                     values.filter(resource_type=resource_type, resource_id=companion.pk).delete()
                     values.bulk_create(serializer.value_rows(companion, reindexed))
+        self.withdraw(withdrawn, report, dry_run=dry_run)
+
+    def withdraw(self, pairs: list[tuple[models.Model, models.Model]], report: Report, *, dry_run: bool) -> None:
+        """Stop serving adopted accounts that ``ADOPTION_TENANT`` no longer adopts (made staff, say): their
+        SCIM rows go, and an account the policy now gives another tenant is adopted there anew."""
+        report.withdrawn += len(pairs)
+        if dry_run or not pairs:
+            return
+        companions = [companion for _, companion in pairs]
+        resource_type = ContentType.objects.db_manager(self.using).get_for_model(self.companion_model)
+        with transaction.atomic(using=self.using):
+            SCIMValue.objects.db_manager(self.using).filter(
+                resource_type=resource_type, resource_id__in=[companion.pk for companion in companions]
+            ).delete()
+            self.companions().filter(pk__in=[companion.pk for companion in companions]).delete()
+        for account, _ in pairs:
+            account._state.fields_cache.pop(self.relation, None)
+        moved = self.adopt([account.pk for account, _ in pairs])
+        report.adopted += moved.adopted
+        report.conflicts.extend(moved.conflicts)
 
     def write(self, companion: models.Model, changes: dict[str, Any], report: Report, account: models.Model) -> None:
         """Save ``changes`` to ``companion``, its version counted up in the database; a key taken

@@ -88,6 +88,9 @@ class SCIMUser(SCIMResource):
     # A digest of the user's own columns as last seen (drf_scim.adoption.account_state): a change made
     # outside SCIM moves the version on only when it changed one of them.
     host_state = models.CharField(max_length=32, blank=True, default="")
+    # Made by drf_scim.adoption for an account made outside SCIM (not by an identity provider): its tenant
+    # follows ADOPTION_TENANT on every change, so an account that policy no longer adopts stops being a resource.
+    adopted = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = "SCIM user"
@@ -113,6 +116,9 @@ class SCIMGroup(SCIMResource):
     display_name_key = models.CharField(max_length=255, null=True, blank=True)
     # A digest of the group's own columns as last seen (drf_scim.adoption.account_state).
     host_state = models.CharField(max_length=32, blank=True, default="")
+    # Made by drf_scim.adoption for an account made outside SCIM (not by an identity provider): its tenant
+    # follows ADOPTION_TENANT on every change, so an account that policy no longer adopts stops being a resource.
+    adopted = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = "SCIM group"

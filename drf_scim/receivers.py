@@ -17,7 +17,7 @@ import threading
 from typing import Any
 
 from django.apps import apps as global_apps
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS, router, transaction
 
 from .adoption import IGNORED_COLUMNS, Adoption, memberships_changed, scim_is_writing
 
@@ -44,6 +44,8 @@ def account_saved(
         return
     for conflict in report.conflicts:  # the host's save stands; the name stays with the resource holding it
         logger.warning("%s", conflict)
+    if report.withdrawn:
+        logger.warning("%s is no SCIM resource any more: ADOPTION_TENANT does not adopt it.", instance)
 
 
 def adopt_on_commit(adoption: Adoption, pk: Any) -> None:
@@ -93,6 +95,8 @@ def adopt_after_migrate(
     if not companion_tables_migrated(apps):
         return
     for adoption in Adoption.of_resource_types(using):
+        if not all(router.allow_migrate_model(using, model) for model in (adoption.model, adoption.companion_model)):
+            continue  # this database holds neither the accounts nor their SCIM rows
         report = adoption.adopt()
         if verbosity >= 1 and report:
             conflicts = f"; {len(report.conflicts)} left out, see manage.py scim_adopt --dry-run"

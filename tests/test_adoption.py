@@ -272,7 +272,7 @@ def test_a_name_held_in_the_tenant_is_the_usual_409(api, create_user):
 
 def test_of_two_names_equal_but_for_case_the_oldest_is_adopted_and_the_other_reported(api, existing_project):
     report = adopt("--dry-run")
-    assert "User: would adopt 999, would refresh 0, left out (no tenant) 0, conflicts 1." in report
+    assert "User: would adopt 999, would refresh 0, left out (no tenant) 0, withdrawn 0, conflicts 1." in report
     casey, other = existing_project["users"][-2:]
     assert (
         f"conflict: user #{other.pk} (Casey.Jones): userName 'casey.jones' is held by user #{casey.pk} (casey.jones) "
@@ -319,7 +319,7 @@ def test_scim_adopt_catches_up_with_changes_that_sent_no_signal(api, existing_pr
 
 def test_adopting_nothing_leaves_every_account_out(api, existing_project):
     with override_settings(DRF_SCIM={"ADOPTION_TENANT": "drf_scim.adoption.no_tenant"}):
-        assert "User: adopted 0, refreshed 0, left out (no tenant) 1000, conflicts 0." in adopt()
+        assert "User: adopted 0, refreshed 0, left out (no tenant) 1000, withdrawn 0, conflicts 0." in adopt()
     assert api.get(f"{BASE}/Users").body["totalResults"] == 0
 
 
@@ -488,3 +488,73 @@ def test_a_group_renamed_in_the_admin_is_found_by_its_new_name(api, create_group
     assert [resource["id"] for resource in found] == [created["id"]]
     assert found[0]["meta"]["version"] != created["meta"]["version"]
     assert api.get(f"{BASE}/Groups", {"filter": 'displayName eq "Tour Guides"'}).body["totalResults"] == 0
+
+
+def test_an_adopted_account_made_staff_stops_being_a_resource(api):
+    user = User.objects.create_user("newhire@example.com")  # the admin's "Add user" saves it first...
+    found = api.get(f"{BASE}/Users", {"filter": 'userName eq "newhire@example.com"'}).body["Resources"][0]
+    user.is_staff = True  # ...and its second page makes it staff
+    user.save()
+    assert api.get(f"{BASE}/Users/{found['id']}").status_code == 404
+    reset = patch_op({"op": "replace", "path": "password", "value": "Taken-0ver!"})
+    assert api.patch(f"{BASE}/Users/{found['id']}", reset).status_code == 404
+    assert not SCIMUser.objects.filter(user=user).exists()
+    user.is_staff = False
+    user.save()
+    assert api.get(f"{BASE}/Users", {"filter": 'userName eq "newhire@example.com"'}).body["totalResults"] == 1
+
+
+def test_a_user_an_identity_provider_made_stays_its_resource_when_made_staff(api, create_user):
+    created = create_user("provisioned@example.com")
+    user = User.objects.get(username="provisioned@example.com")
+    user.is_staff = True
+    user.save()
+    assert api.get(f"{BASE}/Users/{created['id']}").status_code == 200  # so that it can still deprovision it
+
+
+def test_groups_that_carry_permissions_are_left_out_by_default(api):
+    from django.contrib.auth.models import Permission
+
+    admins = Group.objects.create(name="Admins")
+    admins.permissions.add(Permission.objects.get(codename="change_user"))
+    admins.save()
+    Group.objects.create(name="Readers")
+    names = [group["displayName"] for group in api.get(f"{BASE}/Groups").body["Resources"]]
+    assert names == ["Readers"]
+
+
+def test_a_row_from_before_host_state_is_recorded_without_a_new_version(api, create_user):
+    created = create_user("before@example.com")
+    SCIMUser.objects.filter(scim_id=created["id"]).update(host_state="")  # as migrated from an older drf_scim
+    user = User.objects.get(username="before@example.com")
+    user.save()
+    assert api.get(f"{BASE}/Users/{created['id']}").body["meta"]["version"] == created["meta"]["version"]
+    assert "refreshed 0," in adopt()
+    user.first_name = "Changed"
+    user.save()
+    assert api.get(f"{BASE}/Users/{created['id']}").body["meta"]["version"] != created["meta"]["version"]
+
+
+def test_a_primary_email_too_long_for_the_column_survives_a_host_save(api):
+    long_email = "x" * 250 + "@example.com"
+    created = api.post(f"{BASE}/Users", user_body("long@example.com", emails=[{"value": long_email, "primary": True}]))
+    assert created.status_code == 201
+    user = User.objects.get(username="long@example.com")
+    assert user.email == ""
+    user.first_name = "Renamed"
+    user.save()
+    assert api.get(f"{BASE}/Users/{created.body['id']}").body["emails"][0]["value"] == long_email
+
+
+def test_a_host_save_locks_the_scim_row_as_scim_writes_do(api, create_user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    create_user("locked@example.com")
+    user = User.objects.get(username="locked@example.com")
+    user.first_name = "Changed"
+    with CaptureQueriesContext(connection) as queries:
+        user.save()
+    reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT") and "drf_scim_scimuser" in q["sql"]]
+    if connection.features.has_select_for_update:
+        assert reads and all("FOR UPDATE" in sql for sql in reads)

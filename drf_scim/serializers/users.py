@@ -207,8 +207,9 @@ class UserSerializer(SCIMSerializer):
         value = getattr(instance, column.attname) or ""
         emails = [item for item in document.get("emails") or [] if isinstance(item, dict)]
         primary = primary_email(emails)
-        if (primary["value"] if primary else "") == value:
-            return document
+        current = primary["value"] if primary else ""
+        if value == (current if len(current) <= (column.max_length or 254) else ""):
+            return document  # the column holds what mirror_email wrote (nothing, for an email too long)
         if primary is None:
             emails.append({"value": value, "type": "work", "primary": True})
         elif value:  # changed in its place

@@ -31,7 +31,8 @@ class Command(BaseCommand):
             refreshed = "would refresh" if dry_run else "refreshed"
             self.stdout.write(
                 f"{adoption.resource_type}: {verb} {report.adopted}, {refreshed} {report.refreshed}, "
-                f"left out (no tenant) {report.left_out}, conflicts {len(report.conflicts)}."
+                f"left out (no tenant) {report.left_out}, withdrawn {report.withdrawn}, "
+                f"conflicts {len(report.conflicts)}."
             )
             for conflict in report.conflicts:
                 self.stdout.write(f"  conflict: {conflict}")
