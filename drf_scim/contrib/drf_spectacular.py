@@ -3,9 +3,10 @@
 Imported by ``DrfScimConfig.ready()`` when drf-spectacular is installed; the extensions
 register themselves. Resource schemas come from the same attribute characteristics as
 /Schemas (so a customer's extension or resource type appears with no extra code), and
-every operation documents its SCIM Error responses, its query parameters and the OAuth2
-scopes it needs. Add ``preprocess_scim_paths`` to ``SPECTACULAR_SETTINGS["PREPROCESSING_HOOKS"]``
-for paths without the trailing slash the router tolerates.
+every operation documents its SCIM Error responses, its query parameters and the scope it
+needs. Add ``preprocess_scim_paths`` to ``SPECTACULAR_SETTINGS["PREPROCESSING_HOOKS"]`` for paths
+without the trailing slash the router tolerates, and ``scim_operation_order`` as ``SORT_OPERATIONS``
+for RFC 7644's order of endpoints.
 """
 
 from __future__ import annotations
