@@ -15,6 +15,8 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.settings import patched_settings
 from drf_spectacular.validation import validate_schema
 
+from drf_scim.permissions import SCIMScopePermission
+
 ROOT = Path(__file__).resolve().parent.parent
 CHECKED_IN = ROOT / "openapi" / "openapi.yaml"
 ACME = "urn:acme:params:scim:schemas:extension:2.0:User"
@@ -144,6 +146,21 @@ def test_the_oauth2_flow_documents_scopes_when_the_host_names_its_token_url(docu
     assert search == [{"bearerAuth": []}, {"oauth2": ["scim:read"]}, {"oauth2": ["scim:users:read"]}]
     groups = schema["paths"]["/scim/v2/Groups"]["get"]["security"]
     assert groups == [{"bearerAuth": []}, {"oauth2": ["scim:read"]}]
+
+
+class ScopesFromTheToken(SCIMScopePermission):
+    """A host's permission that needs a real request to tell its scopes."""
+
+    def get_scope_alternatives(self, request, view):
+        return [[request.auth.application.name]]
+
+
+def test_a_permission_that_cannot_tell_its_scopes_is_warned_about_not_fatal(document, capsys):
+    schema = document(PERMISSION_CLASSES=["tests.test_openapi.ScopesFromTheToken"])
+    users = schema["paths"]["/scim/v2/Users"]["get"]
+    assert users["security"] == [{"bearerAuth": []}]
+    assert "Needs a token" not in users["description"]
+    assert "could not tell the scopes UserViewSet needs for GET" in capsys.readouterr().err
 
 
 def test_operations_have_plain_descriptions_users_first_and_an_id_parameter(document):

@@ -220,24 +220,24 @@ class SCIMSerializerExtension(OpenApiSerializerExtension):
 
 
 def scope_alternatives(view: Any, request: Any) -> list[list[str]]:
-    """The scope sets, any one of which lets ``request`` through ``view`` (empty: no scope check)."""
+    """The scope sets, any one of which lets ``request`` through ``view`` (empty: no scope check, or a
+    permission that cannot tell without a real request, which is warned about)."""
     from ..permissions import SCIMScopePermission
 
-    for permission in view.get_permissions():
-        if isinstance(permission, SCIMScopePermission):
-            return permission.get_scope_alternatives(request, view)
+    try:
+        for permission in view.get_permissions():
+            if isinstance(permission, SCIMScopePermission):
+                return permission.get_scope_alternatives(request, view)
+    except Exception as exc:  # a host's permission may need more than a method: document no scope
+        warn(f"could not tell the scopes {type(view).__name__} needs for {request.method}: {exc!r}")
     return []
 
 
 def scopes_sentence(view_class: type, method: str, action: str | None = None) -> str:
-    """ " Needs a token with the scope scim:read." for a request of ``method`` (and ``action``) to the view."""
+    """The end of an operation's description: the scope its token needs ("" when none is checked)."""
     view = view_class()
     view.action = action
-    try:
-        alternatives = scope_alternatives(view, SimpleNamespace(method=method))
-    except Exception as exc:  # a host's permission that needs a real request: leave the sentence out
-        warn(f"could not tell the scopes of {view_class.__name__} {method}: {exc!r}")
-        return ""
+    alternatives = scope_alternatives(view, SimpleNamespace(method=method))
     if not alternatives:
         return ""
     return " Needs a token with the scope " + " or ".join(" ".join(scopes) for scopes in alternatives) + "."
