@@ -22,12 +22,16 @@ from .views import SCIMViewMixin
 class DiscoveryPermission(SCIMScopePermission):
     """Any SCIM scope (read or write) can read the discovery documents."""
 
+    def get_scope_alternatives(self, request: Any, view: Any) -> list[list[str]]:
+        accepted = [scim_settings.READ_SCOPE, scim_settings.WRITE_SCOPE]
+        for scopes in (scim_settings.RESOURCE_TYPE_SCOPES or {}).values():
+            accepted.extend(scopes.values())
+        return [[scope] for scope in dict.fromkeys(accepted)]
+
     def has_permission(self, request: Any, view: Any) -> bool:
         token = request.auth
         if token is not None and hasattr(token, "scope"):
-            accepted = [scim_settings.READ_SCOPE, scim_settings.WRITE_SCOPE]
-            for scopes in (scim_settings.RESOURCE_TYPE_SCOPES or {}).values():
-                accepted.extend(scopes.values())
+            accepted = [scopes[0] for scopes in self.get_scope_alternatives(request, view)]
             if token.is_valid() and set(token.scope.split()) & set(accepted):
                 return True
             raise InsufficientScope(accepted)

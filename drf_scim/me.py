@@ -34,14 +34,20 @@ class MeView(SCIMViewMixin, APIView):
     def get_resource_type_name(self) -> str:
         return "User"
 
-    def user_view(self) -> Any:
+    def user_viewset(self) -> type:
+        """The viewset of /Users on the router that serves this view."""
         viewset = next(
             (vs for _, vs, _ in self.router.registry if getattr(vs, "get_resource_type_name", lambda: "")() == "User"),
             None,
         )
         if viewset is None:
             raise exceptions.NotFound("This service does not serve Users.")
-        return viewset.as_view({"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"})
+        return viewset
+
+    def user_view(self) -> Any:
+        return self.user_viewset().as_view(
+            {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
+        )
 
     def me(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         user = scim_settings.ME_RESOLVER(request)
@@ -50,7 +56,9 @@ class MeView(SCIMViewMixin, APIView):
         resource = getattr(user, "scim", None)
         if resource is None or resource.deleted is not None or resource.tenant != get_tenant(request):
             raise exceptions.NotFound("The authenticated user is not a SCIM resource of this service.")
-        return self.user_view()(request._request, scim_id=str(resource.scim_id))
+        viewset = self.user_viewset()
+        lookup = viewset.lookup_url_kwarg or viewset.lookup_field
+        return self.user_view()(request._request, **{lookup: str(resource.scim_id)})
 
     def get(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         return self.me(request, *args, **kwargs)

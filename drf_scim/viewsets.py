@@ -132,6 +132,7 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
     """
 
     lookup_field = "scim_id"
+    lookup_url_kwarg = "id"  # /Users/{id}, as RFC 7644 names it
     lookup_value_regex = "[^/]+"
     serializer_class: type | None = None
     # True/False: PATCH answers 204 / 200 for this resource type; None: PATCH_NO_CONTENT decides.

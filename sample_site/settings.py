@@ -97,6 +97,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "2.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "PREPROCESSING_HOOKS": ["drf_scim.contrib.drf_spectacular.preprocess_scim_paths"],
+    "SORT_OPERATIONS": "drf_scim.contrib.drf_spectacular.scim_operation_order",
     "OAUTH2_TOKEN_URL": "/o/token/",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from functools import partial
 from io import StringIO
 from pathlib import Path
 
+import docutils.core
+import docutils.nodes
 import pytest
 from django.core.management import call_command
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SCREENSHOT = Path(__file__).resolve().parent.parent / "build" / "screenshots" / "swagger-ui.png"
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOT = ROOT / "build" / "screenshots" / "swagger-ui.png"
 FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -24,26 +36,27 @@ FLAGS = [
 ]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_swagger_ui_authorizes_and_lists_users(live_server, settings):
-    settings.ROOT_URLCONF = "sample_site.urls"  # the sample site, as a person would open it
+def require_chromium() -> None:
     if not os.path.exists(CHROMIUM):
         if os.environ.get("CI"):
             pytest.fail("CI must install chromium (apt-get install chromium); .ci/run does")
         pytest.skip("chromium is not installed: apt-get install chromium")
-    from playwright.sync_api import sync_playwright
 
-    call_command("scim_seed", users=3, groups=1, stdout=StringIO())
-    out = StringIO()
-    call_command("scim_token", "--client", "swagger", stdout=out)
-    token = out.getvalue().strip().splitlines()[-1]
+
+def authorize_and_list_users(docs_url: str, token: str, screenshot: Path | None = None) -> tuple[str, str, int]:
+    """In Swagger UI at ``docs_url``: Authorize with the bearer token, then Try it out on GET /Users.
+
+    Returns the status cell, the response body and how many schemes the Authorize dialog offered."""
+    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         try:
             page = browser.new_page()
-            page.goto(f"{live_server.url}/api/docs/", wait_until="networkidle")
+            page.goto(docs_url, wait_until="networkidle")
             page.click("button.authorize")
+            page.locator(".auth-container").first.wait_for()
+            schemes = page.locator(".auth-container").count()
             page.fill('input[aria-label="auth-bearer-value"]', token)
             page.click('.auth-container:has(input[aria-label="auth-bearer-value"]) button.authorize')
             page.click("button.btn-done")
@@ -56,11 +69,120 @@ def test_swagger_ui_authorizes_and_lists_users(live_server, settings):
             status.wait_for(timeout=15_000)
             status_text = status.inner_text().strip()
             body = operation.locator(".live-responses-table .response .microlight").first.inner_text()
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
+            if screenshot is not None:
+                screenshot.parent.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(screenshot), full_page=True)
         finally:
             browser.close()
+    return status_text, body, schemes
 
+
+@pytest.mark.django_db(transaction=True)
+def test_swagger_ui_authorizes_and_lists_users(live_server, settings):
+    settings.ROOT_URLCONF = "sample_site.urls"  # the sample site, as a person would open it
+    require_chromium()
+
+    call_command("scim_seed", users=3, groups=1, stdout=StringIO())
+    out = StringIO()
+    call_command("scim_token", "--client", "swagger", stdout=out)
+    token = out.getvalue().strip().splitlines()[-1]
+
+    status_text, body, _ = authorize_and_list_users(f"{live_server.url}/api/docs/", token, screenshot=SCREENSHOT)
     assert status_text.startswith("200")
     assert "user1@example.com" in body
     assert '"totalResults": 3' in body
+
+
+# -- a host project built from README.rst alone ------------------------------------------------------------
+
+README = ROOT / "README.rst"
+
+
+def readme_blocks(section: str) -> list[str]:
+    """The literal blocks (code) of one README section, as a reader would copy them."""
+    tree = docutils.core.publish_doctree(README.read_text(), settings_overrides={"report_level": 5})
+    for node in tree.findall(docutils.nodes.section):
+        if node[0].astext() == section:
+            return [block.astext() for block in node.findall(docutils.nodes.literal_block)]
+    raise AssertionError(f"README.rst has no section {section!r}")
+
+
+def pasted(block: str) -> str:
+    """A README block as Python in a project: ``NAME = [..., x]`` keeps what NAME had (``[*NAME, x]``)."""
+    return re.sub(r"^(\w+) = \[\n(\s+)\.\.\.,", r"\1 = [\n\2*\1,", block, flags=re.M)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def scim(url: str, token: str, body: dict | None = None) -> tuple[int, dict]:
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"}
+    with urllib.request.urlopen(urllib.request.Request(url, data=data, headers=headers), timeout=30) as response:
+        return response.status, json.loads(response.read())
+
+
+@pytest.fixture
+def host_project(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A project from ``django-admin startproject`` with README's steps 2 and 3 and its OpenAPI section, served
+    by ``runserver`` on 127.0.0.1; yields its URL and a token from ``scim_token``."""
+    require_chromium()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "host.settings", "PYTHONPATH": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    run = partial(subprocess.run, cwd=tmp_path, env=env, check=True, capture_output=True, text=True, timeout=120)
+    run([sys.executable, "-m", "django", "startproject", "host", str(tmp_path)])
+    steps = readme_blocks("Adding drf_scim to an existing project")
+    openapi = readme_blocks("OpenAPI document and Swagger UI")
+    settings_blocks = [b for b in steps if "INSTALLED_APPS" in b] + [b for b in openapi if "SPECTACULAR" in b]
+    url_blocks = [b for b in steps if "SCIMRouter" in b] + [b for b in openapi if "SwaggerView" in b]
+    assert len(settings_blocks) == 2 and len(url_blocks) == 2, (settings_blocks, url_blocks)
+    for name, blocks in (("settings.py", settings_blocks), ("urls.py", url_blocks)):
+        with open(tmp_path / "host" / name, "a") as module:
+            module.write("".join(f"\n\n{pasted(block)}\n" for block in blocks))
+    run([sys.executable, "manage.py", "migrate", "-v0"])
+    token = run([sys.executable, "manage.py", "scim_token", "--client", "swagger"]).stdout.strip().splitlines()[-1]
+
+    url = f"http://127.0.0.1:{free_port()}"
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", url.removeprefix("http://"), "--noreload"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/docs/", timeout=5).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    server.kill()
+                    pytest.fail(f"runserver did not answer: {server.communicate()[1]}")
+                time.sleep(0.3)
+        yield url, token
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_swagger_ui_in_a_host_project_built_from_the_readme(host_project):
+    url, token = host_project
+    user = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "host@example.com"}
+    assert scim(f"{url}/scim/v2/Users", token, user)[0] == 201
+    _, document = scim(f"{url}/api/schema/?format=json", token)
+    assert set(document["components"]["securitySchemes"]) == {"bearerAuth"}
+    assert list(document["paths"])[:2] == ["/scim/v2/Users", "/scim/v2/Users/{id}"]
+    with urllib.request.urlopen(f"{url}/api/redoc/", timeout=30) as redoc:
+        assert redoc.status == 200
+
+    status_text, body, schemes = authorize_and_list_users(f"{url}/api/docs/", token)
+    assert schemes == 1  # bearerAuth alone: no oauth2 flow to a URL the project does not serve, no cookieAuth
+    assert status_text.startswith("200")
+    assert "host@example.com" in body
+    assert '"totalResults": 1' in body

@@ -12,15 +12,20 @@ import pytest
 import yaml
 from django.test import override_settings
 from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.settings import patched_settings
 from drf_spectacular.validation import validate_schema
+
+from drf_scim.permissions import SCIMScopePermission
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKED_IN = ROOT / "openapi" / "openapi.yaml"
 ACME = "urn:acme:params:scim:schemas:extension:2.0:User"
 SPECTACULAR = {
     "PREPROCESSING_HOOKS": ["drf_scim.contrib.drf_spectacular.preprocess_scim_paths"],
+    "SORT_OPERATIONS": "drf_scim.contrib.drf_spectacular.scim_operation_order",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+METHODS = ("get", "put", "post", "patch", "delete")
 
 
 def test_checked_in_document_is_current_and_generates_without_warnings():
@@ -46,11 +51,13 @@ def test_checked_in_document_is_valid_openapi():
 
 @pytest.fixture
 def document():
-    def generate(**scim):
-        with override_settings(
-            REST_FRAMEWORK={"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"},
-            SPECTACULAR_SETTINGS=SPECTACULAR,
-            DRF_SCIM=scim,
+    def generate(spectacular=None, **scim):
+        # drf-spectacular reads SPECTACULAR_SETTINGS once; patched_settings is its way to change them.
+        with (
+            override_settings(
+                REST_FRAMEWORK={"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}, DRF_SCIM=scim
+            ),
+            patched_settings({**SPECTACULAR, **(spectacular or {})}),
         ):
             schema = SchemaGenerator().get_schema(request=None, public=True)
         validate_schema(schema)
@@ -96,13 +103,91 @@ def test_resources_messages_and_errors_are_described(document):
     }
     assert "cursor" in {p["name"] for p in users["get"]["parameters"]}
     assert users["post"]["responses"]["409"]["content"]["application/scim+json"]["schema"]["$ref"].endswith("/Error")
-    assert users["get"]["security"] == [{"oauth2": ["scim:read"]}, {"bearerAuth": []}]
-    assert users["post"]["security"] == [{"oauth2": ["scim:write"]}, {"bearerAuth": []}]
-    patch = schema["paths"]["/scim/v2/Users/{scim_id}"]["patch"]
+    assert users["get"]["security"] == [{"bearerAuth": []}, {"oauth2": ["scim:read"]}]  # the sample site's token URL
+    patch = schema["paths"]["/scim/v2/Users/{id}"]["patch"]
     assert patch["requestBody"]["content"]["application/scim+json"]["schema"]["$ref"].endswith("PatchOpRequest")
-    assert schema["paths"]["/scim/v2/Users/.search"]["post"]["security"][0] == {"oauth2": ["scim:read"]}
-    flows = schema["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"]
-    assert set(flows["scopes"]) == {"scim:read", "scim:write"}
+
+
+def test_only_the_bearer_scheme_without_a_token_url(document):
+    """A host that configures no OAuth2 token URL gets no oauth2 flow pointing at a URL it does not serve, nor
+    the schemes of the documentation views' own authentication."""
+    schema = document({"OAUTH2_TOKEN_URL": None}, OPENAPI_REQUIRES_AUTHENTICATION=True)
+    assert schema["components"]["securitySchemes"] == {
+        "bearerAuth": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An access token, as printed by scim_token; each operation names the scope it needs.",
+        }
+    }
+    assert not [path for path in schema["paths"] if path.startswith("/api/")]
+    users = schema["paths"]["/scim/v2/Users"]
+    assert users["get"]["security"] == [{"bearerAuth": []}]
+    assert users["get"]["description"].endswith("Needs a token with the scope scim:read.")
+    assert users["post"]["description"].endswith("Needs a token with the scope scim:write.")
+    assert schema["paths"]["/scim/v2/Users/.search"]["post"]["description"].endswith("scope scim:read.")
+    assert schema["paths"]["/scim/v2/Bulk"]["post"]["description"].endswith("scope scim:write.")
+
+
+def test_the_oauth2_flow_documents_scopes_when_the_host_names_its_token_url(document):
+    scopes = {"User": {"read": "scim:users:read", "write": "scim:users:write"}}
+    schema = document({"OAUTH2_TOKEN_URL": "/auth/token/"}, RESOURCE_TYPE_SCOPES=scopes)
+    flow = schema["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"]
+    assert flow["tokenUrl"] == "/auth/token/"
+    assert set(flow["scopes"]) == {"scim:read", "scim:write", "scim:users:read", "scim:users:write"}
+    users = schema["paths"]["/scim/v2/Users"]
+    assert users["get"]["security"] == [{"bearerAuth": []}, {"oauth2": ["scim:read"]}, {"oauth2": ["scim:users:read"]}]
+    assert users["post"]["security"] == [
+        {"bearerAuth": []},
+        {"oauth2": ["scim:write"]},
+        {"oauth2": ["scim:users:write"]},
+    ]
+    assert users["get"]["description"].endswith("Needs a token with the scope scim:read or scim:users:read.")
+    search = schema["paths"]["/scim/v2/Users/.search"]["post"]["security"]
+    assert search == [{"bearerAuth": []}, {"oauth2": ["scim:read"]}, {"oauth2": ["scim:users:read"]}]
+    groups = schema["paths"]["/scim/v2/Groups"]["get"]["security"]
+    assert groups == [{"bearerAuth": []}, {"oauth2": ["scim:read"]}]
+
+
+class ScopesFromTheToken(SCIMScopePermission):
+    """A host's permission that needs a real request to tell its scopes."""
+
+    def get_scope_alternatives(self, request, view):
+        return [[request.auth.application.name]]
+
+
+def test_a_permission_that_cannot_tell_its_scopes_is_warned_about_not_fatal(document, capsys):
+    schema = document(PERMISSION_CLASSES=["tests.test_openapi.ScopesFromTheToken"])
+    users = schema["paths"]["/scim/v2/Users"]["get"]
+    assert users["security"] == [{"bearerAuth": []}]
+    assert "Needs a token" not in users["description"]
+    assert "could not tell the scopes UserViewSet needs for GET" in capsys.readouterr().err
+
+
+def test_operations_have_plain_descriptions_users_first_and_an_id_parameter(document):
+    schema = document(SOFT_DELETE_USERS=True)
+    scim_paths = [path for path in schema["paths"] if path.startswith("/scim/v2/")]
+    assert scim_paths[:6] == [
+        "/scim/v2/Users",
+        "/scim/v2/Users/{id}",
+        "/scim/v2/Users/.search",
+        "/scim/v2/Groups",
+        "/scim/v2/Groups/{id}",
+        "/scim/v2/Groups/.search",
+    ]
+    assert scim_paths[-2:] == ["/scim/v2/Bulk", "/scim/v2/.search"]
+    descriptions = {}
+    for path, item in schema["paths"].items():
+        for method in set(item) & set(METHODS):
+            descriptions[method.upper(), path] = item[method].get("description", "")
+    for operation, text in descriptions.items():
+        assert text, f"{operation} has no description"
+        assert not re.search(r"``|:\w+:`|/\{?\w*\}?;", text), f"{operation}: {text}"
+    assert len(set(descriptions.values())) > 20
+    destroy = schema["paths"]["/scim/v2/Users/{id}"]["delete"]["description"]
+    assert destroy.startswith("Deactivate a User and keep it for audit")
+    assert schema["paths"]["/scim/v2/Groups/{id}"]["delete"]["description"].startswith("Delete a Group;")
+    parameter = next(p for p in schema["paths"]["/scim/v2/Users/{id}"]["get"]["parameters"] if p["in"] == "path")
+    assert parameter["name"] == "id" and parameter["required"] is True
 
 
 def test_custom_extension_and_resource_type_need_no_extra_code(document):

@@ -3,20 +3,24 @@
 Imported by ``DrfScimConfig.ready()`` when drf-spectacular is installed; the extensions
 register themselves. Resource schemas come from the same attribute characteristics as
 /Schemas (so a customer's extension or resource type appears with no extra code), and
-every operation documents its SCIM Error responses, its query parameters and the OAuth2
-scopes it needs. Add ``preprocess_scim_paths`` to ``SPECTACULAR_SETTINGS["PREPROCESSING_HOOKS"]``
-for paths without the trailing slash the router tolerates.
+every operation documents its SCIM Error responses, its query parameters and the scope it
+needs. Add ``preprocess_scim_paths`` to ``SPECTACULAR_SETTINGS["PREPROCESSING_HOOKS"]`` for paths
+without the trailing slash the router tolerates, and ``scim_operation_order`` as ``SORT_OPERATIONS``
+for RFC 7644's order of endpoints.
 """
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
+from drf_spectacular.drainage import warn
 from drf_spectacular.extensions import (
     OpenApiAuthenticationExtension,
     OpenApiSerializerExtension,
     OpenApiViewExtension,
 )
+from drf_spectacular.plumbing import alpha_operation_sorter
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -105,6 +109,9 @@ IF_MATCH = OpenApiParameter(
 )
 IF_NONE_MATCH = OpenApiParameter(
     "If-None-Match", str, location=OpenApiParameter.HEADER, description="304 when the resource is at this version."
+)
+RESOURCE_ID = OpenApiParameter(
+    "id", str, location=OpenApiParameter.PATH, description="The resource's id, as the service assigned it."
 )
 NOT_MODIFIED = {304: OpenApiResponse(description="Not modified since the version in If-None-Match.")}
 
@@ -212,28 +219,63 @@ class SCIMSerializerExtension(OpenApiSerializerExtension):
 # -- authentication and scopes ------------------------------------------------
 
 
+def scope_alternatives(view: Any, request: Any) -> list[list[str]]:
+    """The scope sets, any one of which lets ``request`` through ``view`` (empty: no scope check, or a
+    permission that cannot tell without a real request, which is warned about)."""
+    from ..permissions import SCIMScopePermission
+
+    try:
+        for permission in view.get_permissions():
+            if isinstance(permission, SCIMScopePermission):
+                return permission.get_scope_alternatives(request, view)
+    except Exception as exc:  # a host's permission may need more than a method: document no scope
+        warn(f"could not tell the scopes {type(view).__name__} needs for {request.method}: {exc!r}")
+    return []
+
+
+def scopes_sentence(view_class: type, method: str, action: str | None = None) -> str:
+    """The end of an operation's description: the scope its token needs ("" when none is checked)."""
+    view = view_class()
+    view.action = action
+    alternatives = scope_alternatives(view, SimpleNamespace(method=method))
+    if not alternatives:
+        return ""
+    return " Needs a token with the scope " + " or ".join(" ".join(scopes) for scopes in alternatives) + "."
+
+
 class SCIMOAuth2Scheme(OpenApiAuthenticationExtension):
-    """OAuth2 bearer tokens (client credentials) with the scope each operation needs."""
+    """Bearer tokens from ``scim_token``; with ``SPECTACULAR_SETTINGS["OAUTH2_TOKEN_URL"]`` also the OAuth2
+    client credentials flow of that URL, with the scopes each operation needs."""
 
     target_class = "drf_scim.authentication.SCIMOAuth2Authentication"
     match_subclasses = True
-    # OAuth2 documents the scopes; "bearerAuth" lets Swagger UI take a token printed by scim_token.
-    name = ["oauth2", "bearerAuth"]
 
-    def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list[str]]]:
-        from ..permissions import SCIMScopePermission
-
-        view = auto_schema.view
-        scopes: list[str] = []
-        for permission in view.get_permissions():
-            if isinstance(permission, SCIMScopePermission):
-                scopes = permission.get_scopes(view.request, view)
-                break
-        return [{"oauth2": scopes}, {"bearerAuth": []}]
-
-    def get_security_definition(self, auto_schema: Any) -> list[dict[str, Any]]:
+    @staticmethod
+    def token_url() -> str | None:
         from drf_spectacular.settings import spectacular_settings
 
+        return spectacular_settings.OAUTH2_TOKEN_URL or None
+
+    @property
+    def name(self) -> list[str]:  # type: ignore[override]
+        return ["bearerAuth", "oauth2"] if self.token_url() else ["bearerAuth"]
+
+    def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list[str]]]:
+        requirements: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+        if self.token_url():
+            view = auto_schema.view
+            requirements += [{"oauth2": scopes} for scopes in scope_alternatives(view, view.request)]
+        return requirements
+
+    def get_security_definition(self, auto_schema: Any) -> list[dict[str, Any]]:
+        bearer = {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An access token, as printed by scim_token; each operation names the scope it needs.",
+        }
+        token_url = self.token_url()
+        if not token_url:
+            return [bearer]
         scopes = {
             scim_settings.READ_SCOPE: "Read SCIM resources",
             scim_settings.WRITE_SCOPE: "Create, replace, patch and delete SCIM resources",
@@ -241,11 +283,7 @@ class SCIMOAuth2Scheme(OpenApiAuthenticationExtension):
         for name, kinds in (scim_settings.RESOURCE_TYPE_SCOPES or {}).items():
             for kind, scope in kinds.items():
                 scopes[scope] = f"{kind.capitalize()} {name} resources"
-        token_url = spectacular_settings.OAUTH2_TOKEN_URL or "/o/token/"
-        return [
-            {"type": "oauth2", "flows": {"clientCredentials": {"tokenUrl": token_url, "scopes": scopes}}},
-            {"type": "http", "scheme": "bearer", "description": "An access token, as printed by scim_token."},
-        ]
+        return [bearer, {"type": "oauth2", "flows": {"clientCredentials": {"tokenUrl": token_url, "scopes": scopes}}}]
 
 
 # -- views ----------------------------------------------------------------------
@@ -274,24 +312,36 @@ class SCIMViewSetExtension(OpenApiViewExtension):
             },
         )
         tag = [view.get_resource_type_name() + "s"]
+        describe = self.describe
         return extend_schema_view(
-            list=extend_schema(tags=tag, parameters=PROJECTION, responses={200: resource(many=True), **ERRORS}),
+            list=extend_schema(
+                tags=tag,
+                description=describe("list"),
+                parameters=PROJECTION,
+                responses={200: resource(many=True), **ERRORS},
+            ),
             retrieve=extend_schema(
                 tags=tag,
-                parameters=[*PROJECTION, IF_NONE_MATCH],
+                description=describe("retrieve"),
+                parameters=[RESOURCE_ID, *PROJECTION, IF_NONE_MATCH],
                 responses={200: resource, **NOT_MODIFIED, **ERRORS, **NOT_FOUND},
             ),
             create=extend_schema(
-                tags=tag, parameters=PROJECTION, responses={201: resource, **ERRORS, **CONFLICT, **TOO_LARGE}
+                tags=tag,
+                description=describe("create"),
+                parameters=PROJECTION,
+                responses={201: resource, **ERRORS, **CONFLICT, **TOO_LARGE},
             ),
             update=extend_schema(
                 tags=tag,
-                parameters=[*PROJECTION, IF_MATCH],
+                description=describe("update"),
+                parameters=[RESOURCE_ID, *PROJECTION, IF_MATCH],
                 responses={200: resource, **ERRORS, **NOT_FOUND, **CONFLICT, **PRECONDITION, **TOO_LARGE},
             ),
             partial_update=extend_schema(
                 tags=tag,
-                parameters=[*PROJECTION, IF_MATCH],
+                description=describe("partial_update"),
+                parameters=[RESOURCE_ID, *PROJECTION, IF_MATCH],
                 request=PatchOpSerializer,
                 responses={
                     200: resource,
@@ -304,32 +354,94 @@ class SCIMViewSetExtension(OpenApiViewExtension):
                 },
             ),
             destroy=extend_schema(
-                tags=tag, parameters=[IF_MATCH], responses={204: None, **ERRORS, **NOT_FOUND, **PRECONDITION}
+                tags=tag,
+                description=describe("destroy"),
+                parameters=[RESOURCE_ID, IF_MATCH],
+                responses={204: None, **ERRORS, **NOT_FOUND, **PRECONDITION},
             ),
             search=extend_schema(
                 tags=tag,
                 operation_id=f"{tag[0]}_search",
+                description=describe("search"),
                 request=SearchRequestSerializer,
                 responses={200: list_response, **ERRORS},
             ),
         )(view)
 
+    descriptions = {
+        "list": (
+            "GET",
+            "List {plural} as a ListResponse: filter narrows them, sortBy and sortOrder order them, startIndex "
+            "and count (or cursor) page them (RFC 7644 §3.4.2).",
+        ),
+        "retrieve": ("GET", "Get one {name} by its id; 304 when If-None-Match names its current version."),
+        "create": ("POST", "Create a {name} (RFC 7644 §3.3); 409 when a unique attribute is taken."),
+        "update": ("PUT", "Replace a {name} with the one in the body (RFC 7644 §3.5.1)."),
+        "partial_update": (
+            "PATCH",
+            "Change a {name} with a PatchOp: add, remove and replace operations, applied all or none "
+            "(RFC 7644 §3.5.2).",
+        ),
+        "destroy": ("DELETE", "Delete a {name}; its id answers 404 from then on (RFC 7644 §3.6)."),
+        "search": (
+            "POST",
+            "List {plural} with the query in a SearchRequest body rather than the URL (RFC 7644 §3.4.3).",
+        ),
+    }
+
+    def describe(self, action: str) -> str:
+        """The description of one operation, with the scope it needs."""
+        from ..viewsets import UserViewSet
+
+        method, text = self.descriptions[action]
+        if action == "destroy" and issubclass(self.target, UserViewSet) and scim_settings.SOFT_DELETE_USERS:
+            text = (
+                "Deactivate a {name} and keep it for audit (SOFT_DELETE_USERS): its userName is freed and its "
+                "id answers 404 from then on (RFC 7644 §3.6)."
+            )
+        name = self.target.get_resource_type_name()
+        text = text.format(name=name, plural=name + "s")
+        return text + scopes_sentence(self.target, method, action)
+
 
 class DiscoveryExtension(OpenApiViewExtension):
+    """/ServiceProviderConfig, /ResourceTypes and /Schemas (RFC 7644 §4)."""
+
     target_class = "drf_scim.discovery.DiscoveryViewSet"
     match_subclasses = True
+    descriptions = {
+        "ServiceProviderConfig": {
+            "list": "What this service supports: PATCH, Bulk, filter, sort, ETags, its limits and its "
+            "authentication schemes.",
+        },
+        "ResourceType": {
+            "list": "The resource types this service serves, each with its endpoint and schemas.",
+            "retrieve": "One resource type, by its name (User, Group...).",
+        },
+        "Schema": {
+            "list": "The schemas of the resources, with every attribute and its characteristics.",
+            "retrieve": "One schema, by its URN.",
+        },
+    }
 
     def view_replacement(self) -> type:
         endpoint = self.target.__name__.removesuffix("ViewSet")
+        texts = self.descriptions.get(endpoint, {})
+        scopes = scopes_sentence(self.target, "GET", "list")
         kwargs = {
             "list": extend_schema(
-                tags=["Discovery"], operation_id=f"{endpoint}_list", responses={200: OpenApiTypes.OBJECT, **ERRORS}
+                tags=["Discovery"],
+                operation_id=f"{endpoint}_list",
+                description=texts.get("list", "The discovery documents.") + scopes,
+                responses={200: OpenApiTypes.OBJECT, **ERRORS},
             )
         }
         if hasattr(self.target, "retrieve"):
             kwargs["retrieve"] = extend_schema(
                 tags=["Discovery"],
                 operation_id=f"{endpoint}_retrieve",
+                description=texts.get("retrieve", "One discovery document, by its id.") + scopes,
+                parameters=[OpenApiParameter("id", str, OpenApiParameter.PATH, description="Its id (any case).")],
                 responses={200: OpenApiTypes.OBJECT, **ERRORS, **NOT_FOUND},
             )
         return extend_schema_view(**kwargs)(self.target)
@@ -379,7 +491,8 @@ class BulkExtension(OpenApiViewExtension):
                 operation_id="bulk",
                 request=BulkRequestSerializer,
                 responses={200: BulkResponseSerializer, **ERRORS, **TOO_LARGE},
-                description="Run many operations over any resource type (RFC 7644 §3.7).",
+                description="Run many operations over any resource type, in order, bulkId references resolved "
+                "(RFC 7644 §3.7)." + scopes_sentence(self.target, "POST"),
             )
         )(self.target)
 
@@ -394,7 +507,8 @@ class RootSearchExtension(OpenApiViewExtension):
                 operation_id="search",
                 request=SearchRequestSerializer,
                 responses={200: OpenApiTypes.OBJECT, **ERRORS},
-                description="Search every resource type at once (RFC 7644 §3.4.3).",
+                description="Search every resource type at once, with the query in a SearchRequest body "
+                "(RFC 7644 §3.4.3)." + scopes_sentence(self.target, "POST"),
             )
         )(self.target)
 
@@ -406,12 +520,23 @@ class MeExtension(OpenApiViewExtension):
         user = scim_settings.USER_SERIALIZER
         not_implemented = {501: OpenApiResponse(ErrorSerializer, description="The token was issued to a client.")}
         common = {**ERRORS, **NOT_FOUND, **not_implemented}
-        return extend_schema_view(
-            get=extend_schema(tags=["Me"], request=None, responses={200: user, **common}),
-            put=extend_schema(tags=["Me"], request=user, responses={200: user, **common}),
-            patch=extend_schema(tags=["Me"], request=PatchOpSerializer, responses={200: user, **common}),
-            delete=extend_schema(tags=["Me"], request=None, responses={204: None, **common}),
-        )(self.target)
+        texts = {
+            "get": "Get the User of the token's user",
+            "put": "Replace the User of the token's user",
+            "patch": "Change the User of the token's user with a PatchOp",
+            "delete": "Delete the User of the token's user",
+        }
+        kwargs = {
+            method: extend_schema(
+                tags=["Me"],
+                description=texts[method] + ", as on /Users/{id} (RFC 7644 §3.11); 501 for a token issued to a "
+                "client." + scopes_sentence(self.target, method.upper()),
+                request=request,
+                responses={204 if method == "delete" else 200: None if method == "delete" else user, **common},
+            )
+            for method, request in (("get", None), ("put", user), ("patch", PatchOpSerializer), ("delete", None))
+        }
+        return extend_schema_view(**kwargs)(self.target)
 
 
 class NotFoundExtension(OpenApiViewExtension):
@@ -419,6 +544,43 @@ class NotFoundExtension(OpenApiViewExtension):
 
     def view_replacement(self) -> type:
         return extend_schema(exclude=True)(self.target)
+
+
+class DocumentationExtension(OpenApiViewExtension):
+    """The document, Swagger UI and Redoc are no SCIM operations: left out of the document (their session
+    authentication would otherwise add a cookie scheme to Swagger UI's Authorize dialog)."""
+
+    target_class = "drf_scim.contrib.drf_spectacular.DocumentationViewMixin"
+    match_subclasses = True
+
+    def view_replacement(self) -> type:
+        return extend_schema(exclude=True)(self.target)
+
+
+def scim_operation_order(endpoint: tuple) -> tuple:
+    """``SPECTACULAR_SETTINGS["SORT_OPERATIONS"]``: SCIM endpoints in RFC 7644 §3.2's order (Users, Groups,
+    other resource types, Me, discovery, Bulk, .search), then every other endpoint; within each,
+    drf-spectacular's order (path, then method)."""
+    from ..bulk import BulkView
+    from ..discovery import ResourceTypeViewSet, SchemaViewSet, ServiceProviderConfigViewSet
+    from ..me import MeView
+    from ..search import RootSearchView
+    from ..viewsets import GroupViewSet, SCIMModelViewSet, UserViewSet
+
+    order = [
+        UserViewSet,
+        GroupViewSet,
+        SCIMModelViewSet,
+        MeView,
+        ServiceProviderConfigViewSet,
+        ResourceTypeViewSet,
+        SchemaViewSet,
+        BulkView,
+        RootSearchView,
+    ]
+    view = getattr(endpoint[3], "cls", None)
+    rank = next((i for i, kind in enumerate(order) if isinstance(view, type) and issubclass(view, kind)), len(order))
+    return (rank, *alpha_operation_sorter(endpoint))
 
 
 def preprocess_scim_paths(endpoints: list[tuple], **kwargs: Any) -> list[tuple]:
@@ -433,7 +595,7 @@ def preprocess_scim_paths(endpoints: list[tuple], **kwargs: Any) -> list[tuple]:
     return result
 
 
-__all__ = ["preprocess_scim_paths"]
+__all__ = ["preprocess_scim_paths", "scim_operation_order"]
 
 
 class DocumentationViewMixin:
