@@ -28,3 +28,12 @@ access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # Trust X-Forwarded-* only from the proxy in front (set FORWARDED_ALLOW_IPS to its address).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def worker_exit(server, worker):
+    """Write the worker's request counts per connection (the admin's connections page) before it goes."""
+    try:
+        from drf_scim.activity import flush
+    except Exception:  # Django was never set up in this worker
+        return
+    flush()

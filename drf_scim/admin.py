@@ -1,23 +1,492 @@
-"""Django admin pages for the SCIM bookkeeping of users and groups."""
+"""The Django admin of a SCIM integration: its connections, and the SCIM bookkeeping of users and groups.
 
-from django.contrib import admin
+The connections page is the console of the people who run provisioning: each identity provider's OAuth2
+application with its tenant, scopes, token expiry and activity, and the buttons that make a connection and
+issue, rotate and revoke its token (shown once). The user and group pages show what drf_scim keeps beside
+the host's accounts (tenant, keys, the raw document, the indexed values), read-only: SCIM clients and the
+host's own models are where accounts change.
+"""
 
-from .models import SCIMGroup, SCIMUser
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from oauth2_provider.models import get_access_token_model, get_application_model
+
+from . import activity, connections
+from .connections import ConnectionRefused
+from .models import SCIMActivity, SCIMClient, SCIMGroup, SCIMUser, SCIMValue
+from .reverse import ROOT_URL_NAME
+from .settings import scim_settings
+
+
+def scope_choices() -> list[tuple[str, str]]:
+    return [(name, f"{name} — {description}") for name, description in connections.available_scopes().items()]
+
+
+class TokenForm(forms.Form):
+    """The scopes and lifetime of a token to issue."""
+
+    scopes = forms.MultipleChoiceField(
+        choices=scope_choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="A token needs READ_SCOPE and WRITE_SCOPE (or resource type scopes) to provision.",
+    )
+    expires_days = forms.IntegerField(
+        label="Expires after (days)",
+        min_value=1,
+        initial=connections.DEFAULT_EXPIRES_DAYS,
+        help_text="The identity provider stops provisioning when its token expires: rotate it before.",
+    )
+
+    def clean_scopes(self) -> list[str]:
+        scopes = self.cleaned_data["scopes"]
+        try:
+            connections.check_scopes(scopes)
+        except ConnectionRefused as refused:
+            raise forms.ValidationError(str(refused)) from None
+        return scopes
+
+
+class ConnectionCreationForm(TokenForm, forms.ModelForm):
+    """A new connection: its name, its tenant (when tenants are used) and its first token."""
+
+    name = forms.CharField(max_length=255, help_text="The identity provider, e.g. 'Microsoft Entra ID' or 'Okta'.")
+
+    class Meta:
+        model = SCIMClient
+        fields = ["name", "tenant", "scopes", "expires_days"]
+        help_texts = {"tenant": "The tenant this connection provisions; empty for the default tenant."}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["scopes"].initial = connections.default_scopes()
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        application = get_application_model().objects.filter(name=name).order_by("pk").first()
+        if application is not None and SCIMClient.objects.filter(client_id=application.client_id).exists():
+            raise forms.ValidationError(f"There is a connection named {name!r}: issue a new token on its page.")
+        return name
+
+    def clean_tenant(self) -> str:
+        try:
+            return connections.clean_tenant(self.cleaned_data.get("tenant") or "")
+        except ConnectionRefused as refused:
+            raise forms.ValidationError(str(refused)) from None
+
+    def create(self) -> tuple[SCIMClient, connections.IssuedToken]:
+        data = self.cleaned_data
+        with transaction.atomic():
+            connection = connections.connect(data["name"], tenant=data.get("tenant", ""))
+            issued = connections.issue_token(connection.application, data["scopes"], expires_days=data["expires_days"])
+        return SCIMClient.objects.get(client_id=connection.application.client_id), issued
+
+
+class ConnectionChangeForm(forms.ModelForm):
+    """Rename a connection, or move it to another tenant (which its tokens then provision)."""
+
+    name = forms.CharField(max_length=255)
+    move_tenant = forms.BooleanField(
+        required=False,
+        label="Move to this tenant",
+        help_text="Its tokens then see the new tenant's users and groups, and no longer those of the old one.",
+    )
+
+    class Meta:
+        model = SCIMClient
+        fields = ["name", "tenant", "move_tenant"]
+        help_texts = {"tenant": "The tenant this connection provisions; empty for the default tenant."}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.application = get_application_model().objects.filter(client_id=self.instance.client_id).first()
+        self.fields["name"].initial = getattr(self.application, "name", "")
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        others = get_application_model().objects.filter(name=name)
+        if self.application is not None:
+            others = others.exclude(pk=self.application.pk)
+        if others.exists():
+            raise forms.ValidationError(f"Another OAuth2 application is named {name!r}.")
+        return name
+
+    def clean_tenant(self) -> str:
+        try:
+            return connections.clean_tenant(self.cleaned_data.get("tenant") or "")
+        except ConnectionRefused as refused:
+            raise forms.ValidationError(str(refused)) from None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if "tenant" in self.fields and "tenant" in self.changed_data and not data.get("move_tenant"):
+            self.add_error(
+                "move_tenant",
+                f"This connection provisions {connections.tenant_label(self.initial.get('tenant') or '')}: "
+                "check this box to move it, with its tokens, to the tenant above.",
+            )
+        return data
+
+    def save(self, commit: bool = True) -> SCIMClient:
+        if self.application is not None and self.application.name != self.cleaned_data["name"]:
+            self.application.name = self.cleaned_data["name"]
+            self.application.save(update_fields=["name"])
+        return super().save(commit)
+
+
+def scim_base_url(request: Any) -> str:
+    """The SCIM base URL an identity provider's console asks for (Entra: "Tenant URL")."""
+    if scim_settings.BASE_URL:
+        return scim_settings.BASE_URL.rstrip("/")
+    try:
+        return request.build_absolute_uri(reverse(ROOT_URL_NAME)).rstrip("/")
+    except NoReverseMatch:
+        return ""
+
+
+@admin.register(SCIMClient)
+class ConnectionAdmin(admin.ModelAdmin):
+    """Provisioning connections: one per identity provider (and tenant)."""
+
+    form = ConnectionChangeForm
+    add_form = ConnectionCreationForm
+    list_display = (
+        "connection",
+        "tenant_name",
+        "token_scopes",
+        "token_expires",
+        "last_request",
+        "requests_today",
+        "requests_7_days",
+        "errors_7_days",
+    )
+    search_fields = ("client_id", "tenant", "name")
+    readonly_fields = ("client_id", "created", "tokens", "recent_activity")
+    change_form_template = "admin/drf_scim/scimclient/change_form.html"
+
+    def get_queryset(self, request: Any) -> Any:
+        return activity.with_activity(connections.with_tokens(super().get_queryset(request)))
+
+    def get_list_display(self, request: Any) -> tuple[str, ...]:
+        shown = super().get_list_display(request)
+        return shown if connections.tenants_are_used() else tuple(name for name in shown if name != "tenant_name")
+
+    def get_form(self, request: Any, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        if obj is None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request: Any, obj: Any = None) -> list[str]:
+        tenant = ["tenant"] if connections.tenants_are_used() else []
+        if obj is None:
+            return ["name", *tenant, "scopes", "expires_days"]
+        return ["name", *tenant, *(["move_tenant"] if tenant else []), *self.readonly_fields]
+
+    def get_readonly_fields(self, request: Any, obj: Any = None) -> tuple[str, ...]:
+        return self.readonly_fields if obj is not None else ()
+
+    # -- the list ------------------------------------------------------------------------------------------
+
+    def usage(self, obj: Any) -> activity.Usage:
+        cached = getattr(obj, "_usage", None)
+        if cached is None:
+            cached = obj._usage = activity.usage(obj)
+        return cached
+
+    @admin.display(description="connection", ordering="name")
+    def connection(self, obj: Any) -> str:
+        return obj.name or f"(no OAuth2 application with client_id {obj.client_id})"
+
+    @admin.display(description="tenant", ordering="tenant")
+    def tenant_name(self, obj: Any) -> str:
+        return obj.tenant or "(default)"
+
+    @admin.display(description="scopes")
+    def token_scopes(self, obj: Any) -> str:
+        return obj.scopes or "-"
+
+    @admin.display(description="token expires", ordering="expires")
+    def token_expires(self, obj: Any) -> Any:
+        if obj.expires is None:
+            return format_html("<strong>{}</strong>", "no live token")
+        suffix = f" (+{obj.live_tokens - 1} other)" if obj.live_tokens > 1 else ""
+        return f"{timezone.localtime(obj.expires):%Y-%m-%d %H:%M}{suffix}"
+
+    @admin.display(description="last request")
+    def last_request(self, obj: Any) -> str:
+        last = self.usage(obj).last_request
+        return f"{timezone.localtime(last):%Y-%m-%d %H:%M:%S}" if last else "never"
+
+    @admin.display(description="requests today")
+    def requests_today(self, obj: Any) -> int:
+        return self.usage(obj).requests_today
+
+    @admin.display(description="requests, 7 days")
+    def requests_7_days(self, obj: Any) -> int:
+        return self.usage(obj).requests_7_days
+
+    @admin.display(description="errors, 7 days")
+    def errors_7_days(self, obj: Any) -> int:
+        return self.usage(obj).errors_7_days
+
+    # -- the change page -----------------------------------------------------------------------------------
+
+    @admin.display(description="tokens")
+    def tokens(self, obj: Any) -> str:
+        now = timezone.now()
+        rows = get_access_token_model().objects.filter(application__client_id=obj.client_id).order_by("-created")
+        lines = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    f"{timezone.localtime(token.created):%Y-%m-%d %H:%M}",
+                    f"{timezone.localtime(token.expires):%Y-%m-%d %H:%M}",
+                    token.scope,
+                    "live" if token.expires > now else "expired",
+                )
+                for token in rows[:20]
+            ),
+        )
+        if not lines:
+            return "No token: issue one."
+        return format_html(
+            "<table><thead><tr><th>created</th><th>expires</th><th>scopes</th><th></th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            lines,
+        )
+
+    @admin.display(description="activity (UTC days)")
+    def recent_activity(self, obj: Any) -> str:
+        days = activity.daily_activity(obj.client_id)
+        if not days:
+            return "No request yet."
+        lines = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    day,
+                    counts.requests,
+                    counts.writes,
+                    counts.errors,
+                    f"{timezone.localtime(counts.last_request):%H:%M:%S}",
+                )
+                for day, counts in days
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>day</th><th>requests</th><th>writes</th><th>errors</th><th>last</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            lines,
+        )
+
+    # -- saving and deleting -------------------------------------------------------------------------------
+
+    def save_model(self, request: Any, obj: Any, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        record, issued = form.create()
+        obj.pk, obj.client_id, obj.tenant, obj.created = record.pk, record.client_id, record.tenant, record.created
+        obj._state.adding = False
+        request.drf_scim_issued = issued
+
+    def response_add(self, request: Any, obj: Any, post_url_continue: str | None = None) -> Any:
+        issued = getattr(request, "drf_scim_issued", None)
+        if issued is None:
+            return super().response_add(request, obj, post_url_continue)
+        return self.token_response(request, obj, issued, created=True)
+
+    def delete_model(self, request: Any, obj: Any) -> None:
+        self.delete_connections(SCIMClient.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request: Any, queryset: Any) -> None:
+        self.delete_connections(queryset)
+
+    @staticmethod
+    def delete_connections(queryset: Any) -> None:
+        """A connection goes with its OAuth2 application, its tokens and its activity."""
+        client_ids = list(queryset.values_list("client_id", flat=True))
+        with transaction.atomic():
+            get_application_model().objects.filter(client_id__in=client_ids).delete()
+            SCIMActivity.objects.filter(client_id__in=client_ids).delete()
+            SCIMClient.objects.filter(client_id__in=client_ids).delete()
+
+    # -- issuing, rotating and revoking tokens -------------------------------------------------------------
+
+    def get_urls(self) -> list:
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
+        wrap = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/token/issue/", wrap(self.issue_view), name=f"{info}_issue"),
+            path("<path:object_id>/token/rotate/", wrap(self.rotate_view), name=f"{info}_rotate"),
+            path("<path:object_id>/token/revoke/", wrap(self.revoke_view), name=f"{info}_revoke"),
+            *super().get_urls(),
+        ]
+
+    def get_connection(self, request: Any, object_id: str) -> tuple[SCIMClient, Any]:
+        """The connection and its application, for a user who may change connections."""
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404("No such connection.")
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        application = get_application_model().objects.filter(client_id=obj.client_id).first()
+        if application is None:
+            raise Http404("The OAuth2 application of this connection is gone.")
+        return obj, application
+
+    def action_page(self, request: Any, obj: Any, title: str, text: str, form: Any = None, button: str = "") -> Any:
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": obj,
+            "title": title,
+            "text": text,
+            "form": form,
+            "button": button,
+        }
+        return TemplateResponse(request, "admin/drf_scim/scimclient/action.html", context)
+
+    def issue_view(self, request: Any, object_id: str) -> Any:
+        obj, application = self.get_connection(request, object_id)
+        newest = connections.live_tokens(application).first()
+        initial = {"scopes": newest.scope.split() if newest else connections.default_scopes()}
+        form = TokenForm(request.POST if request.method == "POST" else None, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            issued = connections.issue_token(
+                application, form.cleaned_data["scopes"], expires_days=form.cleaned_data["expires_days"]
+            )
+            self.log_change(request, obj, f"Issued a token expiring {issued.expires:%Y-%m-%d}.")
+            return self.token_response(request, obj, issued)
+        text = "A new token, beside the ones the connection has (they keep working until revoked or expired)."
+        return self.action_page(request, obj, f"Issue a token for {obj.name}", text, form, "Issue token")
+
+    def rotate_view(self, request: Any, object_id: str) -> Any:
+        obj, application = self.get_connection(request, object_id)
+        if request.method == "POST":
+            issued = connections.rotate_token(application)
+            self.log_change(request, obj, f"Rotated its token ({issued.revoked} revoked).")
+            return self.token_response(request, obj, issued)
+        text = (
+            "A new token with the scopes of the newest one, and every token it has now revoked: provisioning stops "
+            "until the new token is entered in the identity provider's console."
+        )
+        return self.action_page(request, obj, f"Rotate the token of {obj.name}", text, button="Rotate token")
+
+    def revoke_view(self, request: Any, object_id: str) -> Any:
+        obj, application = self.get_connection(request, object_id)
+        if request.method == "POST":
+            count = connections.revoke_tokens(application)
+            self.log_change(request, obj, f"Revoked {count} token(s).")
+            self.message_user(request, f"Revoked {count} token(s) of {obj.name}.", messages.SUCCESS)
+            return HttpResponseRedirect(reverse("admin:drf_scim_scimclient_change", args=[obj.pk]))
+        text = "Every token of this connection stops working at once (within TOKEN_CACHE_SECONDS in other processes)."
+        return self.action_page(request, obj, f"Revoke the tokens of {obj.name}", text, button="Revoke all tokens")
+
+    def token_response(self, request: Any, obj: Any, issued: connections.IssuedToken, created: bool = False) -> Any:
+        """The page that shows a new token, once: it is not stored, and admin pages are never cached."""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": obj,
+            "title": f"The token of {obj.name if hasattr(obj, 'name') else obj.client_id}",
+            "token": issued.value,
+            "issued": issued,
+            "created": created,
+            "base_url": scim_base_url(request),
+            "change_url": reverse("admin:drf_scim_scimclient_change", args=[obj.pk]),
+        }
+        return TemplateResponse(request, "admin/drf_scim/scimclient/token.html", context)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A view of drf_scim's bookkeeping: no adding, changing or deleting here."""
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="document (attributes without a column)")
+    def document(self, obj: Any) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.data, indent=2, sort_keys=True, ensure_ascii=False))
+
+    @admin.display(description="indexed values (filters, uniqueness)")
+    def indexed_values(self, obj: Any) -> str:
+        resource_type = ContentType.objects.get_for_model(type(obj))
+        rows = SCIMValue.objects.filter(resource_type=resource_type, resource_id=obj.pk).order_by("attribute", "pk")
+        lines = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td></tr>", ((row.attribute, row.value_key) for row in rows[:200])
+        )
+        if not lines:
+            return "-"
+        return format_html(
+            "<table><thead><tr><th>attribute</th><th>key</th></tr></thead><tbody>{}</tbody></table>", lines
+        )
 
 
 @admin.register(SCIMUser)
-class SCIMUserAdmin(admin.ModelAdmin):
-    list_display = ("user", "scim_id", "external_id", "last_modified", "deleted")
+class SCIMUserAdmin(ReadOnlyAdmin):
+    list_display = ("user", "scim_id", "tenant", "external_id", "last_modified", "adopted", "deleted")
+    list_filter = ("tenant", "adopted", ("deleted", admin.EmptyFieldListFilter))
     list_select_related = ("user",)
     search_fields = ("user_name_key", "external_id", "scim_id")
-    readonly_fields = ("scim_id", "created", "last_modified", "version")
-    raw_id_fields = ("user", "manager")
+    fields = (
+        "user",
+        "scim_id",
+        "tenant",
+        "external_id",
+        "user_name_key",
+        "manager",
+        "version",
+        "created",
+        "last_modified",
+        "deleted",
+        "adopted",
+        "host_state",
+        "document",
+        "indexed_values",
+    )
+    readonly_fields = fields
 
 
 @admin.register(SCIMGroup)
-class SCIMGroupAdmin(admin.ModelAdmin):
-    list_display = ("group", "scim_id", "external_id", "last_modified")
+class SCIMGroupAdmin(ReadOnlyAdmin):
+    list_display = ("group", "scim_id", "tenant", "external_id", "last_modified", "adopted")
+    list_filter = ("tenant", "adopted")
     list_select_related = ("group",)
-    search_fields = ("group__name", "external_id", "scim_id")
-    readonly_fields = ("scim_id", "created", "last_modified", "version")
-    raw_id_fields = ("group",)
+    search_fields = ("group__name", "display_name_key", "external_id", "scim_id")
+    fields = (
+        "group",
+        "scim_id",
+        "tenant",
+        "external_id",
+        "display_name_key",
+        "version",
+        "created",
+        "last_modified",
+        "adopted",
+        "host_state",
+        "document",
+        "indexed_values",
+    )
+    readonly_fields = fields

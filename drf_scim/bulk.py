@@ -236,6 +236,7 @@ class BulkView(SCIMViewMixin, APIView):
         if operation.get("version"):
             environ["HTTP_IF_MATCH"] = str(operation["version"])
         sub_request = WSGIRequest(environ)
+        sub_request.scim_bulk_operation = True  # counted as part of the Bulk request (drf_scim.activity)
         response = match.func(sub_request, *match.args, **match.kwargs)
         if hasattr(response, "render"):
             response.render()

@@ -132,17 +132,38 @@ class SCIMGroup(SCIMResource):
 
 
 class SCIMClient(models.Model):
-    """The tenant of a provisioning client, for multi-tenant deployments.
+    """A provisioning connection: the OAuth2 application an identity provider uses, and the tenant it provisions.
 
     Keyed by the ``client_id`` of its django-oauth-toolkit application (loaded with every token), so
-    resolving the tenant of a request costs one indexed lookup.
+    resolving the tenant of a request costs one indexed lookup. ``tenant`` "" is the default tenant.
     """
 
     client_id = models.CharField(max_length=255, unique=True)
-    tenant = models.CharField(max_length=100, db_index=True)
+    tenant = models.CharField(max_length=100, db_index=True, blank=True, default="")
+    created = models.DateTimeField(auto_now_add=True, null=True)
 
     class Meta:
-        verbose_name = "SCIM client"
+        verbose_name = "SCIM connection"
 
     def __str__(self) -> str:
-        return f"{self.client_id} -> {self.tenant}"
+        # ``name``: the application's, where a queryset annotated it (drf_scim.connections.with_tokens).
+        return getattr(self, "name", None) or f"{self.client_id} -> {self.tenant or '(default tenant)'}"
+
+
+class SCIMActivity(models.Model):
+    """The SCIM requests of one connection on one day (UTC), written in batches by ``drf_scim.activity``."""
+
+    client_id = models.CharField(max_length=255)
+    day = models.DateField()
+    requests = models.PositiveBigIntegerField(default=0)
+    writes = models.PositiveBigIntegerField("writes (POST, PUT, PATCH, DELETE)", default=0)
+    errors = models.PositiveBigIntegerField("error responses (4xx, 5xx)", default=0)
+    last_request = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "SCIM activity"
+        verbose_name_plural = "SCIM activity"
+        constraints = [models.UniqueConstraint(fields=["client_id", "day"], name="drf_scim_activity_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.client_id} on {self.day}: {self.requests} requests"

@@ -54,6 +54,10 @@ DEFAULTS: dict[str, Any] = {
     # leaves the account out of SCIM. Unset: every account but staff and superusers joins the single tenant
     # when TENANT_RESOLVER is None, and none is adopted when it is set (drf_scim.adoption).
     "ADOPTION_TENANT": None,
+    # Seconds between two writes of a process's request counts per connection (drf_scim.activity), shown on the
+    # admin's connections page: a process writes them after a request once this time has passed (0: after every
+    # request). None: requests are not counted.
+    "ACTIVITY_FLUSH_SECONDS": 10,
     # Add the (redacted) body of POST, PUT and PATCH requests to the drf_scim.requests log.
     "LOG_REQUEST_BODIES": False,
     # Function (request) -> the user model instance /Me stands for, or None (501).

@@ -15,6 +15,7 @@ from rest_framework import exceptions
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
+from .activity import record_request
 from .exceptions import LengthRequired, PayloadTooLarge, error_body
 from .settings import scim_settings
 
@@ -92,6 +93,7 @@ class SCIMViewMixin:
         finally:
             end_statement_timeout(restore=outer_timeout)
         log_request(getattr(self, "request", None), request, response, time.monotonic() - started)
+        record_request(getattr(self, "request", None), request, response)
         return response
 
     def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:

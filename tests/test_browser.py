@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from functools import partial
@@ -186,3 +187,61 @@ def test_swagger_ui_in_a_host_project_built_from_the_readme(host_project):
     assert status_text.startswith("200")
     assert "host@example.com" in body
     assert '"totalResults": 1' in body
+
+
+# -- the connections page of the Django admin --------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_admin_makes_a_connection_whose_token_provisions_and_whose_activity_it_shows(live_server, settings):
+    settings.ROOT_URLCONF = "sample_site.urls"
+    settings.DRF_SCIM = {"TENANT_RESOLVER": "drf_scim.tenancy.application_tenant"}
+    require_chromium()
+    from django.contrib.auth.models import User
+    from playwright.sync_api import sync_playwright
+
+    from drf_scim import activity
+
+    activity.recorder.forget()
+    User.objects.create_superuser("admin", "admin@example.com", "admin")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"{live_server.url}/admin/drf_scim/scimclient/add/")
+            page.fill("#id_username", "admin")
+            page.fill("#id_password", "admin")
+            page.click('input[type="submit"]')
+            page.fill("#id_name", "Microsoft Entra ID")
+            page.fill("#id_tenant", "acme")
+            page.click('input[name="_save"]')
+            token = page.input_value("#scim-token")
+            base_url = page.input_value("#scim-base-url")
+            assert base_url == f"{live_server.url}/scim/v2"
+
+            body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bjensen@example.com"}
+            assert scim(f"{base_url}/Users", token, body)[0] == 201
+            assert scim(f"{base_url}/Users?filter=userName%20eq%20%22bjensen%40example.com%22", token)[0] == 200
+
+            page.goto(f"{live_server.url}/admin/drf_scim/scimclient/")
+            row = page.locator("#result_list tbody tr", has_text="Microsoft Entra ID")
+            assert row.locator("td.field-tenant_name").inner_text() == "acme"
+            assert row.locator("td.field-token_scopes").inner_text() == "scim:read scim:write"
+            assert row.locator("td.field-requests_today").inner_text() == "2"
+            assert row.locator("td.field-last_request").inner_text() != "never"
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT.with_name("admin-connections.png")), full_page=True)
+            row.locator("th a").click()
+            page.screenshot(path=str(SCREENSHOT.with_name("admin-connection.png")), full_page=True)
+            assert token not in page.content()
+            page.click("text=Rotate token")
+            page.click('input[value="Rotate token"]')
+            rotated = page.input_value("#scim-token")
+            assert rotated != token
+            page.screenshot(path=str(SCREENSHOT.with_name("admin-token.png")), full_page=True)
+        finally:
+            browser.close()
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        scim(f"{live_server.url}/scim/v2/Users", token)
+    assert refused.value.code == 401
+    assert scim(f"{live_server.url}/scim/v2/Users", rotated)[0] == 200

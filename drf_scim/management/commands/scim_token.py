@@ -1,9 +1,10 @@
 """Manage the OAuth2 clients of identity providers: create tokens, list clients, revoke tokens.
 
 ``scim_token --client NAME [--scopes S] [--expires-days N] [--tenant T [--move-tenant]]`` creates (or reuses)
-the application of that provisioning client and prints a new access token as the last line.
-``scim_token --list`` lists the clients; ``scim_token --client NAME --revoke`` revokes all of its
-tokens. Tokens are printed once, never logged, and never listed.
+the connection of that provisioning client and prints a new access token as the last line.
+``scim_token --list`` lists the connections; ``scim_token --client NAME --revoke`` revokes all of its
+tokens. Tokens are printed once, never logged, and never listed. The Django admin's connections page does the
+same (drf_scim.connections holds what both do).
 
 Mistakes are refused rather than turned into tokens that answer 403 or into data seen by another tenant: scopes
 must be configured OAuth2 scopes, a client keeps its tenant unless ``--move-tenant`` says otherwise, and
@@ -12,60 +13,15 @@ must be configured OAuth2 scopes, a client keeps its tenant unless ``--move-tena
 
 from __future__ import annotations
 
-import re
-from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.utils import timezone
-from oauth2_provider.models import get_access_token_model, get_application_model
-from oauth2_provider.scopes import get_scopes_backend
-from oauthlib.common import generate_token
+from oauth2_provider.models import get_application_model
 
-from drf_scim.models import SCIMClient
-from drf_scim.settings import scim_settings
-
-TENANT_NAME = re.compile(r"[A-Za-z0-9._-]{0,100}")
-SCOPE_SEPARATORS = re.compile(r"[\s,]+")
-
-
-def parse_scopes(text: str) -> list[str]:
-    """The scopes of ``text``, separated by spaces or commas (or both), each once, in order."""
-    return list(dict.fromkeys(scope for scope in SCOPE_SEPARATORS.split(text) if scope))
-
-
-def check_scopes(scopes: list[str], *, default: bool = False) -> None:
-    """Refuse scopes that are not configured OAuth2 scopes (``OAUTH2_PROVIDER["SCOPES"]``): their token gets 403.
-
-    ``default``: the scopes are READ_SCOPE and WRITE_SCOPE, as no ``--scopes`` was given.
-    """
-    if not scopes:
-        raise CommandError("--scopes names no scope.")
-    valid = list(get_scopes_backend().get_all_scopes())
-    unknown = [scope for scope in scopes if scope not in valid]
-    if not unknown:
-        return
-    listed = f"{', '.join(map(repr, unknown))}: the valid ones (OAUTH2_PROVIDER['SCOPES']) are {', '.join(valid)}."
-    if default:
-        raise CommandError(
-            f"The default scopes (DRF_SCIM's READ_SCOPE and WRITE_SCOPE) are not all OAuth2 scopes of this project, "
-            f"{listed} Add them to OAUTH2_PROVIDER['SCOPES'], or pass --scopes."
-        )
-    raise CommandError(f"Unknown scope{'s' if len(unknown) > 1 else ''} {listed}")
-
-
-def tenant_label(tenant: str) -> str:
-    return f"the tenant {tenant!r}" if tenant else "the default tenant"
-
-
-def assign_token(token: Any, raw: str) -> None:
-    try:
-        from oauth2_provider.models import set_token_value
-    except ImportError:  # django-oauth-toolkit before 3.2 stores tokens as given
-        token.token = raw
-    else:
-        set_token_value(token, raw)
+from drf_scim import connections
+from drf_scim.activity import usage, with_activity
+from drf_scim.connections import ConnectionRefused, MoveRefused, tenant_label
 
 
 class Command(BaseCommand):
@@ -79,7 +35,12 @@ class Command(BaseCommand):
             help="Scopes of the token, separated by spaces or commas, each one of OAUTH2_PROVIDER['SCOPES'] "
             "(default: READ_SCOPE and WRITE_SCOPE).",
         )
-        parser.add_argument("--expires-days", type=int, default=365, help="Days until the token expires (default 365).")
+        parser.add_argument(
+            "--expires-days",
+            type=int,
+            default=connections.DEFAULT_EXPIRES_DAYS,
+            help=f"Days until the token expires (default {connections.DEFAULT_EXPIRES_DAYS}).",
+        )
         parser.add_argument(
             "--tenant",
             default=None,
@@ -91,112 +52,74 @@ class Command(BaseCommand):
             action="store_true",
             help="Move an existing client (and the tokens it holds) to --tenant, '' for the default tenant.",
         )
-        parser.add_argument("--list", action="store_true", help="List the clients, their tenants and live tokens.")
+        parser.add_argument(
+            "--list", action="store_true", help="List the clients: tenant, live tokens, last request, requests."
+        )
         parser.add_argument("--revoke", action="store_true", help="Revoke every token of --client.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["list"]:
-            return self.list_clients()
-        name = (options["client"] or "").strip()
-        if not name:
-            raise CommandError("--client is required (or use --list).")
-        if options["revoke"]:
-            return self.revoke(name)
-        if options["expires_days"] < 1:
-            raise CommandError("--expires-days must be at least 1.")
-        self.create_token(name, options)
+        try:
+            if options["list"]:
+                return self.list_clients()
+            name = (options["client"] or "").strip()
+            if not name:
+                raise CommandError("--client is required (or use --list).")
+            if options["revoke"]:
+                return self.revoke(name)
+            self.create_token(name, options)
+        except MoveRefused as refused:
+            raise CommandError(
+                f"Client {refused.name!r} provisions {tenant_label(refused.current)}: add --move-tenant to move it, "
+                f"with its tokens, to {tenant_label(refused.wanted)}."
+            ) from None
+        except ConnectionRefused as refused:
+            raise CommandError(str(refused)) from None
 
     def get_tenant(self, options: dict[str, Any]) -> str | None:
         """The tenant ``--tenant`` asks for ("" the default tenant), or None when it names none."""
-        tenant = options["tenant"]
-        if tenant is None:
+        if options["tenant"] is None:
             if options["move_tenant"]:
                 raise CommandError("--move-tenant needs --tenant: the tenant to move the client to ('' the default).")
             return None
-        if scim_settings.TENANT_RESOLVER is None:
-            raise CommandError(
-                "--tenant is only used with a tenant resolver: set DRF_SCIM['TENANT_RESOLVER'] "
-                "(e.g. 'drf_scim.tenancy.application_tenant'). Without one every client provisions the one tenant."
-            )
-        tenant = tenant.strip()
-        if not TENANT_NAME.fullmatch(tenant):
-            raise CommandError("--tenant takes letters, digits, '.', '_' and '-' (at most 100), or '' for the default.")
-        return tenant
-
-    def set_tenant(self, application: Any, tenant: str | None, *, created: bool, move: bool) -> str:
-        """Record the client's tenant; an existing client changes tenant only when ``move`` says so."""
-        current = SCIMClient.objects.filter(client_id=application.client_id).values_list("tenant", flat=True).first()
-        current = current or ""
-        if tenant is None or tenant == current:
-            return current
-        if not created and not move:
-            raise CommandError(
-                f"Client {application.name!r} provisions {tenant_label(current)}: add --move-tenant to move it, "
-                f"with its tokens, to {tenant_label(tenant)}."
-            )
-        if tenant:
-            SCIMClient.objects.update_or_create(client_id=application.client_id, defaults={"tenant": tenant})
-        else:
-            SCIMClient.objects.filter(client_id=application.client_id).delete()
-        if not created:
-            self.stdout.write(f"Moved {application.name!r} from {tenant_label(current)} to {tenant_label(tenant)}.")
-        return tenant
+        return connections.clean_tenant(options["tenant"])
 
     def create_token(self, name: str, options: dict[str, Any]) -> None:
-        default = options["scopes"] is None
-        if default:
-            scopes = list(dict.fromkeys([scim_settings.READ_SCOPE, scim_settings.WRITE_SCOPE]))
-        else:
-            scopes = parse_scopes(options["scopes"])
-        check_scopes(scopes, default=default)
+        scopes = None if options["scopes"] is None else connections.parse_scopes(options["scopes"])
+        if scopes == []:
+            raise CommandError("--scopes names no scope.")
+        connections.check_scopes(scopes or connections.default_scopes(), default=scopes is None)
+        if options["expires_days"] < 1:
+            raise CommandError("--expires-days must be at least 1.")
         tenant = self.get_tenant(options)
-        Application = get_application_model()
         with transaction.atomic():
-            application = Application.objects.filter(name=name).order_by("pk").first()
-            created = application is None
-            if created:
-                application = Application.objects.create(
-                    name=name,
-                    client_type=Application.CLIENT_CONFIDENTIAL,
-                    authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
-                )
-            tenant = self.set_tenant(application, tenant, created=created, move=options["move_tenant"])
-            raw = generate_token()
-            token = get_access_token_model()(
-                application=application,
-                scope=" ".join(scopes),
-                expires=timezone.now() + timedelta(days=options["expires_days"]),
+            connection = connections.connect(name, tenant=tenant, move=options["move_tenant"])
+            issued = connections.issue_token(connection.application, scopes, expires_days=options["expires_days"])
+        application = connection.application
+        if connection.moved_from is not None:
+            self.stdout.write(
+                f"Moved {name!r} from {tenant_label(connection.moved_from)} to {tenant_label(connection.tenant)}."
             )
-            assign_token(token, raw)
-            token.save()
-
-        verb = "Created" if created else "Reused"
-        tenant_note = f", tenant {tenant!r}" if tenant else ""
+        verb = "Created" if connection.created else "Reused"
+        tenant_note = f", tenant {connection.tenant!r}" if connection.tenant else ""
         self.stdout.write(f"{verb} OAuth2 application {name!r} (client_id {application.client_id}{tenant_note}).")
-        self.stdout.write(f"Scopes: {' '.join(scopes)}; expires {token.expires:%Y-%m-%d}.")
-        self.stdout.write(raw)
+        self.stdout.write(f"Scopes: {' '.join(issued.scopes)}; expires {issued.expires:%Y-%m-%d}.")
+        self.stdout.write(issued.value)
 
     def list_clients(self) -> None:
-        tenants = dict(SCIMClient.objects.values_list("client_id", "tenant"))
-        now = timezone.now()
-        AccessToken = get_access_token_model()
-        applications = get_application_model().objects.order_by("name")
-        if not applications:
+        rows = list(with_activity(connections.with_tokens()).order_by("name"))
+        if not rows:
             self.stdout.write("No clients.")
-        for application in applications:
-            live = AccessToken.objects.filter(application=application, expires__gt=now).count()
-            tenant = tenants.get(application.client_id, "")
+        for row in rows:
+            used = usage(row)
+            last = f"{used.last_request:%Y-%m-%d %H:%M:%S}" if used.last_request else "-"
             self.stdout.write(
-                f"{application.name}\tclient_id={application.client_id}\ttenant={tenant or '-'}\tlive tokens={live}"
+                f"{row.name}\tclient_id={row.client_id}\ttenant={row.tenant or '-'}\tlive tokens={row.live_tokens}"
+                f"\tlast request={last}\trequests (7 days)={used.requests_7_days}"
             )
 
     def revoke(self, name: str) -> None:
         application = get_application_model().objects.filter(name=name).first()
         if application is None:
             raise CommandError(f"No client named {name!r}.")
-        tokens = get_access_token_model().objects.filter(application=application)
-        count = 0
-        for token in tokens:
-            token.revoke()
-            count += 1
+        count = connections.revoke_tokens(application)
         self.stdout.write(f"Revoked {count} token{'s' if count != 1 else ''} of {name!r}.")
