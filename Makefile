@@ -37,6 +37,7 @@ run: install
 	echo "               (a second tenant, empty: $$other)"; \
 	echo "Swagger UI:    http://$(HOST):$(PORT)/api/docs/  (Authorize: paste the token under bearerAuth)"; \
 	echo "Django admin:  http://$(HOST):$(PORT)/admin/  ($$admin)"; \
+	echo "Connections:   http://$(HOST):$(PORT)/admin/drf_scim/scimclient/  (tokens, tenants, activity)"; \
 	echo ""; \
 	echo "Try:  curl -H 'Authorization: Bearer $$token' http://$(HOST):$(PORT)/scim/v2/Users"; \
 	echo ""

@@ -39,10 +39,10 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
         value = user_settings.get(key, DEFAULTS[key])
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             errors.append(Error(f"{SETTING_NAME}[{key!r}] must be a positive integer.", id="drf_scim.E004"))
-    for key in ("FILTER_MAX_SUBSTRING_CLAUSES", "STATEMENT_TIMEOUT"):  # 0 is meaningful: none / no timeout
+    for key in ("FILTER_MAX_SUBSTRING_CLAUSES", "STATEMENT_TIMEOUT", "ACTIVITY_FLUSH_SECONDS"):  # 0 has a meaning
         value = user_settings.get(key, DEFAULTS[key])
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-            errors.append(Error(f"{SETTING_NAME}[{key!r}] must be an integer, 0 or more.", id="drf_scim.E004"))
+        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0):
+            errors.append(Error(f"{SETTING_NAME}[{key!r}] must be a number, 0 or more.", id="drf_scim.E004"))
     if user_settings.get("DEFAULT_PAGE_SIZE", 0) > user_settings.get("MAX_PAGE_SIZE", DEFAULTS["MAX_PAGE_SIZE"]):
         errors.append(Error(f"{SETTING_NAME}['DEFAULT_PAGE_SIZE'] exceeds MAX_PAGE_SIZE.", id="drf_scim.E005"))
     if not apps.is_installed("oauth2_provider") and any(

@@ -411,3 +411,26 @@ class TestActivityWritten:
         assert not SCIMActivity.objects.exists()
         assert activity.recorder.flush() == 1
         assert SCIMActivity.objects.get().requests == 1
+
+
+@pytest.mark.django_db
+def test_upgrading_makes_connections_of_the_applications_whose_tokens_carry_a_scim_scope(make_token, settings):
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+
+    migration = importlib.import_module("drf_scim.migrations.0004_connections")
+    settings.DRF_SCIM = {"RESOURCE_TYPE_SCOPES": {"User": {"read": "scim:users:read", "write": "scim:users:write"}}}
+    make_token("scim:read", client="Okta")
+    make_token("scim:users:write", client="Users only")
+    make_token("scim:write", client="Entra")
+    make_token("openid profile", client="Host's own API")
+    SCIMClient.objects.create(client_id=get_application_model().objects.get(name="Entra").client_id, tenant="acme")
+    migration.record_connections(apps, SimpleNamespace(connection=connection))
+    names = dict(get_application_model().objects.values_list("client_id", "name"))
+    assert {names[row.client_id]: row.tenant for row in SCIMClient.objects.all()} == {
+        "Okta": "",
+        "Users only": "",
+        "Entra": "acme",
+    }

@@ -50,6 +50,7 @@ def test_bad_import_string_says_what_to_write():
         ({"MAX_PAGE_SIZE": 0}, "drf_scim.E004"),
         ({"MAX_PATCH_COST": "100"}, "drf_scim.E004"),
         ({"STATEMENT_TIMEOUT": -1}, "drf_scim.E004"),
+        ({"ACTIVITY_FLUSH_SECONDS": "10"}, "drf_scim.E004"),
         ({"DEFAULT_PAGE_SIZE": 50, "MAX_PAGE_SIZE": 10}, "drf_scim.E005"),
     ],
 )
