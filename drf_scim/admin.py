@@ -424,7 +424,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
+        # Deleting an account deletes its SCIM row too, and the account's delete page asks this for it; these
+        # pages offer no deletion of their own, which would leave the account without its SCIM id.
+        match = getattr(request, "resolver_match", None)
+        own_page = bool(match and (match.url_name or "").startswith(f"{self.opts.app_label}_{self.opts.model_name}_"))
+        return obj is not None and not own_page and super().has_delete_permission(request, obj)
 
     @admin.display(description="document (attributes without a column)")
     def document(self, obj: Any) -> str:

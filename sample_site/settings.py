@@ -87,6 +87,8 @@ OAUTH2_PROVIDER = {
         "scim:groups:write": "Provision groups over SCIM",
     },
     "DEFAULT_SCOPES": ["scim:read"],
+    # Keep only a checksum of each token (RFC 9700): a token is shown once, when it is issued.
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
 }
 
 REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}

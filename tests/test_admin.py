@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from oauth2_provider.models import get_access_token_model, get_application_model
 
 from drf_scim import activity
-from drf_scim.models import SCIMActivity, SCIMClient, SCIMUser
+from drf_scim.models import SCIMActivity, SCIMClient, SCIMGroup, SCIMUser
 from tests.conftest import SCIMClient as APIClient
 from tests.helpers import BASE, group_body, user_body
 
@@ -128,6 +128,7 @@ class TestMakingAConnection:
         assert "shown once" in response.content.decode()
         assert 'value="http://testserver/scim/v2" id="scim-base-url"' in response.content.decode()
         token = shown_token(response)
+        assert get_access_token_model().objects.get().token == ""  # only its checksum is kept (RFC 9700)
         client = bearer(token)
         assert client.post(f"{BASE}/Users", user_body()).status_code == 201
         assert SCIMUser.objects.get().tenant == "acme"
@@ -324,6 +325,18 @@ class TestSCIMResourcesReadOnly:
         assert admin_client.post(f"/admin/drf_scim/scimuser/{row.pk}/change/", {}).status_code == 403
         assert admin_client.get("/admin/drf_scim/scimuser/add/").status_code == 403
         assert admin_client.post(f"/admin/drf_scim/scimuser/{row.pk}/delete/", {"post": "yes"}).status_code == 403
+
+    def test_deleting_an_account_in_the_admin_deletes_its_scim_row(self, admin_client, api, create_group):
+        user = api.post(f"{BASE}/Users", user_body()).body
+        group = create_group()
+        html = admin_client.get("/admin/drf_scim/scimuser/").content.decode()
+        assert 'value="delete_selected"' not in html
+        account = User.objects.get(username="bjensen@example.com")
+        assert admin_client.post(f"/admin/auth/user/{account.pk}/delete/", {"post": "yes"}).status_code == 302
+        assert api.get(f"{BASE}/Users/{user['id']}").status_code == 404
+        pk = SCIMGroup.objects.get().group_id
+        assert admin_client.post(f"/admin/auth/group/{pk}/delete/", {"post": "yes"}).status_code == 302
+        assert api.get(f"{BASE}/Groups/{group['id']}").status_code == 404
 
     def test_the_lists_filter_by_tenant(self, admin_client, settings):
         settings.DRF_SCIM = MULTI_TENANT
