@@ -191,3 +191,13 @@ def test_a_list_and_a_single_resource_read_their_attributes_from_the_same_place(
     single = ContactUserSerializer(user, context={"tenant": ""}).data
     listed = ContactUserSerializer([user], many=True, context={"tenant": ""}).data[0]
     assert single["contact"] == listed["contact"] == {"email": "column@example.com"}
+
+
+def test_the_deprecated_names_of_renders_context_free_warn_and_answer_the_same():
+    from drf_scim.serializers import base
+
+    field = UserSerializer(context={}).fields["displayName"]
+    with pytest.deprecated_call():
+        assert base.renders_alone(field) is base.renders_context_free(field) is True
+    with pytest.deprecated_call():
+        assert base.renders_alone_tree(field) is base.renders_context_free_tree(field) is True
