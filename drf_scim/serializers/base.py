@@ -512,7 +512,7 @@ def renders_alone_tree(field: serializers.Field) -> bool:
 def read_source(instance: Any, attrs: Iterable[str]) -> Any:
     """DRF's ``get_attribute(instance, attrs)``, answering ``_MISSING`` instead of raising for a missing key
     or attribute: most SCIM attributes of a resource are unassigned, and raising twice for each of them
-    was a good part of rendering one."""
+    would be a good part of the cost of rendering one."""
     for attr in attrs:
         if type(instance) is dict:  # the JSON document: no callables in it
             instance = instance.get(attr, _MISSING)
