@@ -9,7 +9,7 @@ from typing import Any
 LIBRARIES = ("drf_scim", "django-scim2", "floor")
 COLOURS = {"drf_scim": "#2b6cb0", "django-scim2": "#c05621", "floor": "#a0aec0"}
 
-# What issue 9 asks of drf_scim: (workload, measure, at least).
+# What drf_scim must reach against django-scim2 and the floor: (workload, measure, at least).
 TARGETS = [
     ("lookup", "speedup", 2),
     ("get", "speedup", 2),
@@ -79,7 +79,7 @@ def rows(report: dict[str, Any]) -> list[list[str]]:
 
 
 def target_lines(report: dict[str, Any]) -> list[str]:
-    """Each target of the issue, the measured value and whether it is met."""
+    """Each target, the measured value and whether it is met."""
     by_name = {workload["name"]: workload for workload in report["workloads"]}
     lines = []
     for name, measure, least in TARGETS:

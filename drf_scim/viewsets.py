@@ -44,7 +44,7 @@ from .prepared import (
 )
 from .projection import Projection
 from .reverse import resource_location
-from .serializers.base import drf_scims_own
+from .serializers.base import defined_in_drf_scim
 from .serializers.relations import RelatedResourcesAttribute
 from .settings import scim_settings
 from .tenancy import get_tenant
@@ -65,7 +65,8 @@ def etag_matches(header: str, etag: str) -> bool:
 # projection in a key comes from the client).
 _QUERYSETS: dict[Hashable, models.QuerySet] = {}
 # Reads compiled once from those querysets: of one resource by id (SCIMModelViewSet.fetch_object), and of
-# the first page of a filter shape (get_prepared_page). Apart, so that clients' filters never evict the reads.
+# the first page of a filter shape (get_prepared_page). Apart, so that the pages clients' filters fill never
+# evict the reads by id; a full _QUERYSETS (one entry per tenant and projection) clears all four.
 _PREPARED_READS: dict[Hashable, PreparedLookup] = {}
 _PREPARED_PAGES: dict[Hashable, PreparedQuerySet | bool] = {}
 # Filter translators per get_queryset_cache_key(): each keeps the attributes it resolved.
@@ -315,7 +316,7 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         options = {"unknown_matches_nothing": lenient(self.request)}
         key = self.get_queryset_cache_key()
         serializer_class = self.get_serializer_class()
-        static = serializer_class.has_static_fields() and drf_scims_own(serializer_class, "get_filter_target")
+        static = serializer_class.has_static_fields() and defined_in_drf_scim(serializer_class, "get_filter_target")
         if key is None or not static:  # what it resolves may depend on the request: resolved for this one
             return FilterTranslator.for_serializer(self.get_serializer(), filterset_class, **options)
         return remember_prepared(
@@ -584,8 +585,8 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
             result = apply_operations(reader, document, operations)
             # The attributes the operations changed are validated and written, the others stay as stored;
             # but a validate() of yours sees every attribute, as on PUT: then every one is validated.
-            own_validate = serializer_class.validate is not serializers.Serializer.validate
-            validating = context if own_validate else {**context, "changed": result.changed}
+            overrides_validate = serializer_class.validate is not serializers.Serializer.validate
+            validating = context if overrides_validate else {**context, "changed": result.changed}
             serializer = serializer_class(instance, data=result.document, context=validating)
             if not serializer.is_valid():
                 detail = "; ".join(flatten_detail(serializer.errors))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_scim.constants import GROUP_SCHEMA, USER_SCHEMA
+from drf_scim.constants import GROUP_SCHEMA, PATCH_OP_SCHEMA, USER_SCHEMA
 
 BASE = "/scim/v2"
 
@@ -25,3 +25,7 @@ def group_body(display_name: str = "Tour Guides", members: list[str] = (), **ext
     body = {"schemas": [GROUP_SCHEMA], "displayName": display_name, "members": [{"value": m} for m in members]}
     body.update(extra)
     return body
+
+
+def patch_body(*operations: dict[str, Any]) -> dict[str, Any]:
+    return {"schemas": [PATCH_OP_SCHEMA], "Operations": list(operations)}

@@ -24,4 +24,4 @@ def test_custom_user_model_in_a_separate_process():
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 passed" in result.stdout
+    assert "2 passed" in result.stdout

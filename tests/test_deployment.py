@@ -1,4 +1,4 @@
-"""Issue 18, point 8: the deployment defaults (DEBUG, check --deploy, no-store, the OpenAPI document behind
+"""The deployment defaults (DEBUG, check --deploy, no-store, the OpenAPI document behind
 authentication, the gunicorn configuration the README deploys with)."""
 
 from __future__ import annotations

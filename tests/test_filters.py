@@ -442,3 +442,57 @@ class TestDjangoFilterDeclarations:
         response = api.get("/scim/filterable/Users?filter=superuser+eq+true")
         assert response.status_code == 400
         assert response.body["scimType"] == "invalidFilter"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'id co "a"',
+        'id gt "x"',
+        'groups.value co "-"',
+        f'{ENT}:manager.value gt "a"',
+        'nickName eq "\\u0000"',
+        'userName co "a\\u0000"',
+        'meta.created eq "2020-13-45T00:00:00Z"',
+        'meta.created eq "2020-01-01T25:00:00Z"',
+        'meta.created gt "2020-01-01T00:00:00+99:00"',
+        'meta.lastModified ge "0001-01-01T00:00:00+05:00"',
+        'meta.lastModified le "9999-12-31T23:59:59-05:00"',
+    ],
+)
+def test_unsupported_comparisons_and_impossible_values_are_invalid_filters(api, create_user, text):
+    """Ids and references compare by equality only; a NUL or an instant beyond datetime's range is no value."""
+    create_user()
+    response = api.get(f"{BASE}/Users?filter={quote(text)}")
+    assert response.status_code == 400, response.body
+    assert response.body["scimType"] == "invalidFilter"
+
+
+def test_a_datetime_without_an_offset_is_utc(api, create_user):
+    create_user()
+    response = api.get(f"{BASE}/Users?filter=" + quote('meta.created gt "2000-01-01T00:00:00"'))
+    assert response.body["totalResults"] == 1
+
+
+def test_members_value_compares_by_equality_only(api, create_group):
+    create_group("G")
+    response = api.get(f"{BASE}/Groups?filter=" + quote('members.value sw "1"'))
+    assert response.status_code == 400
+
+
+def test_schemas_eq_an_extension_matches_a_user_whose_only_extension_attribute_is_its_manager(api, create_user):
+    boss = create_user("boss@example.com")
+    create_user("report@example.com", **{ENT: {"manager": boss["id"]}})
+    body = api.get(f"{BASE}/Users?filter=" + quote(f'schemas eq "{ENT}"')).body
+    assert [u["userName"] for u in body["Resources"]] == ["report@example.com"]
+
+
+def test_root_search_filters_and_sorts_on_attributes_only_one_type_has(api, create_user, create_group):
+    create_user("bjensen")
+    create_group("Guides")
+    body = api.post(
+        f"{BASE}/.search", {"sortBy": "userName", "filter": 'userName eq "bjensen" or displayName eq "guides"'}
+    ).body
+    assert sorted(r.get("userName") or r["displayName"] for r in body["Resources"]) == ["Guides", "bjensen"]
+    response = api.post(f"{BASE}/.search", {"sortBy": "nothing"})
+    assert response.status_code == 400

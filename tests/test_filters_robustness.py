@@ -102,7 +102,7 @@ print(errors)
 @pytest.mark.parametrize("attempt", range(6))
 def test_threads_parsing_their_first_filters_at_once_all_succeed(attempt):
     """pyparsing learns a parse action's arity by calling it and catching TypeError, which threads racing
-    through a fresh grammar got as errors (a 500 in a threaded server); every action takes all three
-    arguments now. Each attempt is a fresh interpreter."""
+    through a fresh grammar would get as errors (a 500 in a threaded server), so every action takes all
+    three arguments. Each attempt is a fresh interpreter."""
     result = subprocess.run([sys.executable, "-c", RACE], capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.strip() == "[]", result.stdout

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from urllib.parse import quote
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.test import override_settings
 
 from drf_scim.constants import GROUP_SCHEMA
-from tests.helpers import BASE, group_body
+from tests.helpers import BASE, group_body, patch_body
 
 ENTRA_GROUP_SCHEMA = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
 
@@ -168,3 +171,50 @@ def test_create_group_with_members_costs_a_fixed_number_of_queries(api, create_u
         assert api.post(f"{BASE}/Groups", group_body("few", few)).status_code == 201
     with django_assert_num_queries(len(few_queries.captured_queries)):
         assert api.post(f"{BASE}/Groups", group_body("many", many)).status_code == 201
+
+
+@pytest.mark.django_db
+def test_removing_members_with_an_empty_list_removes_no_member(api, create_user, create_group):
+    group = create_group("G", [create_user()["id"]])
+    response = api.patch(f"{BASE}/Groups/{group['id']}", patch_body({"op": "remove", "path": "members", "value": []}))
+    assert response.status_code == 204
+    assert len(api.get(f"{BASE}/Groups/{group['id']}").body["members"]) == 1
+
+
+@pytest.mark.django_db
+def test_many_member_operations_in_one_patch_cost_a_fixed_number_of_queries(
+    api, create_user, create_group, django_assert_max_num_queries
+):
+    ids = [create_user(f"u{n}@example.com")["id"] for n in range(30)]
+    group = create_group("G")
+    operations = [{"op": "add", "path": "members", "value": [{"value": member}]} for member in ids]
+    operations += [{"op": "remove", "path": "members", "value": [{"value": member}]} for member in ids[:10]]
+    with django_assert_max_num_queries(10):
+        assert api.patch(f"{BASE}/Groups/{group['id']}", patch_body(*operations)).status_code == 204
+    assert len(api.get(f"{BASE}/Groups/{group['id']}").body["members"]) == 20
+
+
+@pytest.mark.django_db
+@override_settings(DRF_SCIM={"ADOPTION_TENANT": "drf_scim.adoption.no_tenant"})
+def test_replacing_members_keeps_the_memberships_of_users_scim_does_not_serve(api, create_user, create_group):
+    member = create_user()["id"]
+    group = create_group("G", [member])
+    local = get_user_model().objects.create(username="local-admin")
+    local.groups.add(Group.objects.get(name="G"))
+    response = api.patch(f"{BASE}/Groups/{group['id']}", patch_body({"op": "replace", "path": "members", "value": []}))
+    assert response.status_code == 204
+    assert list(Group.objects.get(name="G").user_set.values_list("username", flat=True)) == ["local-admin"]
+
+
+@pytest.mark.django_db
+def test_group_display_names_are_unique_ignoring_case(api, create_group):
+    create_group("G2")
+    other = create_group("Other")
+    response = api.patch(
+        f"{BASE}/Groups/{other['id']}", patch_body({"op": "replace", "path": "displayName", "value": "g2"})
+    )
+    assert response.status_code == 409
+    assert response.body["scimType"] == "uniqueness"
+    assert api.post(f"{BASE}/Groups", {"displayName": "g2"}).status_code == 409
+    body = api.get(f"{BASE}/Groups?filter=" + quote('displayName eq "g2"')).body
+    assert [g["displayName"] for g in body["Resources"]] == ["G2"]

@@ -1,4 +1,4 @@
-"""Issue 18, point 1: while PostgreSQL is unreachable every SCIM request answers a SCIM 503 with Retry-After,
+"""While PostgreSQL is unreachable every SCIM request answers a SCIM 503 with Retry-After,
 and the site answers again once the database is back, with no restart.
 
 The test runs its own PostgreSQL cluster (initdb under /tmp, on a port of its own), which it stops and starts
@@ -187,7 +187,7 @@ def raw_request(base: str, method: str, path: str, headers: dict[str, str], body
 
 
 def test_bodies_through_gunicorn(outage_site):
-    """Issue 18, point 2, as gunicorn passes requests on: a chunked body is a 411 that says why, a body over
+    """As gunicorn passes requests on: a chunked body is a 411 that says why, a body over
     the limits a 401 without a valid token and a 413 with one, each a SCIM Error."""
     _, base, (token, _) = outage_site
     body = json.dumps(user_body("chunked@example.com")).encode()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.test import override_settings
@@ -474,3 +475,27 @@ def test_deactivating_a_user_reads_its_groups_with_the_locked_row(
     assert response.status_code == 200, response.body
     assert response.body["active"] is False
     assert [group["display"] for group in response.body["groups"]] == ["Guides"]
+
+
+@override_settings(DRF_SCIM={"ADOPTION_TENANT": "drf_scim.adoption.no_tenant"})
+def test_patching_a_user_in_groups_scim_does_not_serve_shows_only_its_scim_groups_in_fixed_queries(
+    api, create_user, create_group, django_assert_max_num_queries
+):
+    user = create_user()
+    create_group("Scim group", [user["id"]])
+    django_user = get_user_model().objects.get(username="bjensen@example.com")
+    for n in range(5):
+        django_user.groups.add(Group.objects.create(name=f"local-{n}"))
+    with django_assert_max_num_queries(9):
+        response = api.patch(f"{BASE}/Users/{user['id']}", patch_op({"op": "replace", "path": "title", "value": "x"}))
+    assert response.status_code == 200, response.body
+    assert [g["display"] for g in response.body["groups"]] == ["Scim group"]
+
+
+def test_a_patch_value_nested_hundreds_of_lists_deep_is_a_400(api, create_user):
+    user = create_user()
+    value: object = {"value": "x"}
+    for _ in range(600):
+        value = [value]
+    response = api.patch(f"{BASE}/Users/{user['id']}", patch_op({"op": "add", "path": "emails", "value": value}))
+    assert response.status_code == 400

@@ -1,6 +1,6 @@
-"""Issue 18: every failure is a SCIM error and every request is bounded in cost.
+"""Every failure is a SCIM error and every request is bounded in cost.
 
-Each class of hostile input the issue found has its test here (SECURITY.rst names them); the database
+Each class of hostile input SECURITY.rst names has its test here; the database
 outage, which needs a PostgreSQL cluster of its own, is in tests/test_outage.py.
 """
 
@@ -45,7 +45,7 @@ def assert_error(response, status: int, scim_type: str | None = None) -> None:
 
 @pytest.mark.django_db
 class TestNumbers:
-    """Point 3: a number literal beyond what a column can hold is a 400 invalidFilter, never a 500."""
+    """A number literal beyond what a column can hold is a 400 invalidFilter, never a 500."""
 
     @pytest.mark.parametrize("number", OUT_OF_RANGE)
     @pytest.mark.parametrize("attribute", ["userName", "meta.created", "active", "emails.value"])
@@ -79,7 +79,7 @@ SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 
 @pytest.mark.django_db
 class TestCaseVariantKeys:
-    """Point 6: keys that differ only in case name one attribute twice: 400 invalidSyntax at any depth."""
+    """Keys that differ only in case name one attribute twice: 400 invalidSyntax at any depth."""
 
     @pytest.mark.parametrize(
         "body",
@@ -129,7 +129,7 @@ def big_body() -> bytes:
 
 @pytest.mark.django_db
 class TestOversizedBodies:
-    """Point 2: a body over the limits answers a SCIM 413, or 401 when authentication fails, never HTML, and
+    """A body over the limits answers a SCIM 413, or 401 when authentication fails, never HTML, and
     no error page shows a credential; authentication comes before the body is read."""
 
     @pytest.fixture
@@ -197,7 +197,7 @@ def failing_handler(exc, context):
 
 @pytest.mark.django_db
 class TestTokensInURLs:
-    """Point 7: a token in the query string is refused (it would end up in access logs); so is one in a form."""
+    """A token in the query string is refused (it would end up in access logs); so is one in a form."""
 
     def test_access_token_in_the_query_string(self, make_token, create_user):
         token = make_token()
@@ -227,7 +227,7 @@ UNRESERVED = re.compile(r"^[A-Za-z0-9._~-]+$")  # RFC 3986 §2.3
 
 @pytest.mark.django_db
 class TestCursors:
-    """Point 7: cursors are bound to the tenant and client that got them, reveal nothing, and are made of
+    """Cursors are bound to the tenant and client that got them, reveal nothing, and are made of
     RFC 3986 unreserved characters only (RFC 9865 §2)."""
 
     @pytest.fixture(autouse=True)
@@ -298,7 +298,7 @@ def create(bulk_id: str) -> dict:
 
 @pytest.mark.django_db
 class TestBulk:
-    """Point 4: an operation that is not for a resource endpoint fails on its own; a Bulk never answers 5xx
+    """An operation that is not for a resource endpoint fails on its own; a Bulk never answers 5xx
     once it committed something, and reports every committed operation with its location and version."""
 
     @pytest.mark.parametrize(
@@ -380,7 +380,7 @@ def snapshot() -> list:
 
 @pytest.mark.django_db
 class TestCostBounds:
-    """Point 5: the values of one attribute, the complexity of a filter and the work of a PatchOp are bounded
+    """The values of one attribute, the complexity of a filter and the work of a PatchOp are bounded
     (400 tooMany or invalidFilter, before anything is written), and statements by a timeout (503)."""
 
     def test_values_of_one_attribute(self, api, settings, create_user, django_assert_max_num_queries):
@@ -472,7 +472,7 @@ def apply_statement_timeout(view) -> None:
 
 @pytest.mark.django_db(transaction=True)
 class TestStatementTimeout:
-    """Point 5: SCIM requests run under PostgreSQL's statement_timeout (STATEMENT_TIMEOUT); a statement past it
+    """SCIM requests run under PostgreSQL's statement_timeout (STATEMENT_TIMEOUT); a statement past it
     answers a SCIM 503 and the connection serves the next request."""
 
     @pytest.fixture(autouse=True)
@@ -571,7 +571,7 @@ def flip_case(text: str, data) -> str:
 
 @pytest.mark.django_db
 class TestFuzz:
-    """Point 9: seeded, bounded random input for every class above; none is ever a 5xx or an HTML page."""
+    """Seeded, bounded random input for every class above; none is ever a 5xx or an HTML page."""
 
     @pytest.fixture
     def user(self, create_user):

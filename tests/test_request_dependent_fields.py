@@ -65,7 +65,7 @@ def per_tenant():
 
 
 @pytest.mark.usefixtures("per_tenant")
-def test_shared_renderers_follow_the_serializers_own_fields_cache_key(api):
+def test_a_tenant_whose_fields_leave_an_attribute_out_never_sees_it(api):
     created = api.post(f"{BASE}/Users", user_body("a@acme.com"), HTTP_X_TENANT="acme")
     assert created.status_code == 201, created.body
     get_user_model().objects.filter(scim__scim_id=created.body["id"]).update(last_name="Jensen")  # e.g. HR's

@@ -4,14 +4,37 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.test import override_settings
 
 from drf_scim.fields import StringAttribute
 from drf_scim.serializers import GroupSerializer, UserSerializer
 from drf_scim.serializers.base import ComplexAttribute
 from drf_scim.serializers.users import NameSerializer
-from tests.helpers import BASE
+from tests.helpers import BASE, group_body, user_body
 
 pytestmark = pytest.mark.django_db
+
+
+def header_tenant(request):
+    return request.META.get("HTTP_X_TENANT", "")
+
+
+def serving(**serializers: type) -> override_settings:
+    """The test's serializers served through HTTP, with the tenant named by the X-Tenant header."""
+    named = {f"{kind}_SERIALIZER": f"{__name__}.{cls.__name__}" for kind, cls in serializers.items()}
+    return override_settings(DRF_SCIM={"TENANT_RESOLVER": f"{__name__}.header_tenant", **named})
+
+
+def post_user(api, tenant: str = "", user_name: str = "bjensen@example.com", **attributes) -> dict:
+    response = api.post(f"{BASE}/Users", user_body(user_name, **attributes), HTTP_X_TENANT=tenant)
+    assert response.status_code == 201, response.body
+    return response.body
+
+
+def get_user(api, user: dict, tenant: str = "") -> dict:
+    response = api.get(f"{BASE}/Users/{user['id']}", HTTP_X_TENANT=tenant)
+    assert response.status_code == 200, response.body
+    return response.body
 
 
 class PerTenantGroupSerializer(GroupSerializer):
@@ -27,10 +50,13 @@ class PerTenantGroupSerializer(GroupSerializer):
         return fields
 
 
-def test_a_serializer_overriding_get_fields_builds_them_for_each_instance():
-    assert "members" in PerTenantGroupSerializer(context={"tenant": "open"}).fields
-    assert "members" not in PerTenantGroupSerializer(context={"tenant": "restricted"}).fields
-    assert "members" in PerTenantGroupSerializer(context={"tenant": "open"}).fields
+def test_a_serializer_overriding_get_fields_answers_each_request_with_its_own_fields(api):
+    with serving(GROUP=PerTenantGroupSerializer):
+        for n, tenant in enumerate(("open", "restricted", "open", "restricted")):
+            response = api.post(f"{BASE}/Groups", group_body(f"Group {n}"), HTTP_X_TENANT=tenant)
+            assert response.status_code == 201, response.body
+            listed = api.get(f"{BASE}/Groups", HTTP_X_TENANT=tenant).body["Resources"]
+            assert all(("members" in group) == (tenant == "open") for group in listed), (tenant, listed)
 
 
 class TitledUserSerializer(UserSerializer):
@@ -38,12 +64,12 @@ class TitledUserSerializer(UserSerializer):
         render_empty = ("groups", "title")
 
 
-def test_render_empty_renders_an_unassigned_attribute_as_null(create_user):
-    user = get_user_model().objects.get(scim__scim_id=create_user()["id"])
-    data = TitledUserSerializer(user, context={"tenant": ""}).data
-    assert data["title"] is None
-    assert data["groups"] == []
-    assert "nickName" not in data
+def test_render_empty_renders_an_unassigned_attribute_as_null(api):
+    with serving(USER=TitledUserSerializer):
+        body = get_user(api, post_user(api))
+    assert body["title"] is None
+    assert body["groups"] == []
+    assert "nickName" not in body
 
 
 def test_one_queryset_serves_every_shape_of_list_with_the_right_groups(api, create_user, create_group):
@@ -86,19 +112,13 @@ class EchoUserSerializer(UserSerializer):
         pass
 
 
-def test_fields_that_read_their_serializer_get_their_own_copy_and_the_rest_are_shared(create_user):
-    user = get_user_model().objects.get(scim__scim_id=create_user(nickName="Babs", displayName="Barbara")["id"])
-    assert EchoUserSerializer(user, context={"tenant": ""}).data  # the first one builds the fields later ones share
-    first, second = (
-        EchoUserSerializer(user, context={"tenant": "acme"}),
-        EchoUserSerializer(user, context={"tenant": ""}),
-    )
-    assert (first.data["nickName"], second.data["nickName"]) == ("Babs (acme)", "Babs (default)")
-    assert first.data["displayName"] == second.data["displayName"] == "Barbara"
-    assert first.reading_fields["displayName"] is second.reading_fields["displayName"]
-    assert first.reading_fields["nickName"] is not second.reading_fields["nickName"]
-    assert first.reading_fields["nickName"].parent is first
-    assert first.fields["displayName"] is not second.fields["displayName"]  # writing binds every field
+def test_a_field_that_reads_its_serializer_renders_each_requests_value(api):
+    with serving(USER=EchoUserSerializer):
+        users = {tenant: post_user(api, tenant, nickName="Babs", displayName="Barbara") for tenant in ("acme", "")}
+        for tenant in ("acme", "", "acme", ""):
+            body = get_user(api, users[tenant], tenant)
+            assert body["nickName"] == f"Babs ({tenant or 'default'})"
+            assert body["displayName"] == "Barbara"
 
 
 class TenantNameSerializer(NameSerializer):
@@ -114,24 +134,17 @@ class EchoNameUserSerializer(UserSerializer):
         pass
 
 
-def test_nested_attributes_that_need_no_request_render_through_one_shared_copy(create_user):
-    created = create_user(name={"givenName": "Barbara", "honorificSuffix": "III"}, emails=[{"value": "b@example.com"}])
-    user = get_user_model().objects.get(scim__scim_id=created["id"])
-    for serializer_class in (UserSerializer, EchoNameUserSerializer):
-        assert serializer_class(user, context={"tenant": ""}).data  # the first one builds what later ones share
-    first, second = (UserSerializer(user, context={"tenant": ""}) for _ in range(2))
-    assert first.data == second.data
-    assert first.data["emails"] == [{"value": "b@example.com"}]
-    assert first.reading_fields["emails"] is second.reading_fields["emails"]
-    assert first.reading_fields["name"] is second.reading_fields["name"]
-    assert first.reading_fields["groups"] is not second.reading_fields["groups"]  # its $ref needs the request
-    acme, default = (EchoNameUserSerializer(user, context={"tenant": tenant}) for tenant in ("acme", ""))
-    assert (acme.data["name"]["honorificSuffix"], default.data["name"]["honorificSuffix"]) == (
-        "III (acme)",
-        "III (default)",
-    )
-    assert acme.reading_fields["name"] is not default.reading_fields["name"]
-    assert acme.reading_fields["emails"] is default.reading_fields["emails"]
+def test_a_nested_attribute_that_reads_its_serializer_renders_each_requests_value(api):
+    name = {"givenName": "Barbara", "honorificSuffix": "III"}
+    with serving(USER=EchoNameUserSerializer):
+        users = {
+            tenant: post_user(api, tenant, name=name, emails=[{"value": "b@example.com"}]) for tenant in ("acme", "")
+        }
+        for tenant in ("acme", "", "acme", ""):
+            body = get_user(api, users[tenant], tenant)
+            assert body["name"]["honorificSuffix"] == f"III ({tenant or 'default'})"
+            assert body["emails"] == [{"value": "b@example.com"}]
+    assert get_user(api, users[""])["name"] == name  # the stock serializer, after the echoing one
 
 
 class PerTenantNameSerializer(NameSerializer):
@@ -151,25 +164,40 @@ class PerTenantNameUserSerializer(UserSerializer):
         pass
 
 
-def test_a_nested_attribute_whose_fields_vary_per_request_is_never_shared(create_user):
-    created = create_user(name={"givenName": "Barbara", "familyName": "Jensen"})
-    user = get_user_model().objects.get(scim__scim_id=created["id"])
-    names = [PerTenantNameUserSerializer(user, context={"tenant": t}).data["name"] for t in ("", "restricted", "")]
-    assert names == [
-        {"givenName": "Barbara", "familyName": "Jensen"},
-        {"givenName": "Barbara"},
-        {"givenName": "Barbara", "familyName": "Jensen"},
-    ]
+def test_a_nested_attribute_whose_fields_vary_per_request_renders_each_requests_fields(api):
+    name = {"givenName": "Barbara", "familyName": "Jensen"}
+    with serving(USER=PerTenantNameUserSerializer):
+        users = {tenant: post_user(api, tenant, name=name) for tenant in ("", "restricted")}
+        names = [get_user(api, users[tenant], tenant)["name"] for tenant in ("", "restricted", "")]
+    assert names == [name, {"givenName": "Barbara"}, name]
 
 
-def test_a_list_renders_its_resources_with_the_shared_copies_of_a_single_resource(create_user):
-    user = get_user_model().objects.get(scim__scim_id=create_user(emails=[{"value": "b@example.com"}])["id"])
+def test_a_list_renders_each_resource_as_a_single_read_does(api):
+    user = post_user(api, emails=[{"value": "b@example.com"}])
     for _ in range(2):  # built, then shared
-        single = UserSerializer(user, context={"tenant": ""})
-        listed = UserSerializer([user], many=True, context={"tenant": ""})
-        assert listed.data[0] == single.data
-    assert listed.child.reading_fields["emails"] is single.reading_fields["emails"]
-    assert listed.child.reading_fields["name"] is single.reading_fields["name"]
+        listed = api.get(f"{BASE}/Users").body["Resources"]
+        assert listed == [get_user(api, user)]
+
+
+def test_rendering_shares_one_copy_of_the_fields_that_read_nothing_from_their_serializer(create_user):
+    """The fast path itself, seen from SCIMSerializerMixin.reading_fields: fields and nested attributes that
+    read nothing from their serializer are bound once and shared; the others are bound per serializer."""
+    created = create_user(nickName="Babs", name={"givenName": "Barbara"}, emails=[{"value": "b@example.com"}])
+    user = get_user_model().objects.get(scim__scim_id=created["id"])
+    assert EchoUserSerializer(user, context={"tenant": ""}).data  # the first one builds what later ones share
+    first, second = (EchoUserSerializer(user, context={"tenant": tenant}) for tenant in ("acme", ""))
+    assert first.reading_fields["displayName"] is second.reading_fields["displayName"]
+    assert first.reading_fields["emails"] is second.reading_fields["emails"]
+    assert first.reading_fields["name"] is second.reading_fields["name"]
+    assert first.reading_fields["nickName"] is not second.reading_fields["nickName"]
+    assert first.reading_fields["nickName"].parent is first
+    assert first.reading_fields["groups"] is not second.reading_fields["groups"]  # its $ref needs the request
+    assert first.fields["displayName"] is not second.fields["displayName"]  # writing binds every field
+    listed = EchoUserSerializer([user], many=True, context={"tenant": ""})
+    assert listed.child.reading_fields["emails"] is first.reading_fields["emails"]
+    assert (
+        EchoNameUserSerializer(user, context={"tenant": ""}).reading_fields["name"] is not first.reading_fields["name"]
+    )
 
 
 class ContactSerializer(ComplexAttribute):
@@ -185,9 +213,20 @@ class ContactUserSerializer(UserSerializer):
         pass
 
 
-def test_a_list_and_a_single_resource_read_their_attributes_from_the_same_place(create_user):
-    user = get_user_model().objects.get(scim__scim_id=create_user()["id"])
-    user.email = "column@example.com"
-    single = ContactUserSerializer(user, context={"tenant": ""}).data
-    listed = ContactUserSerializer([user], many=True, context={"tenant": ""}).data[0]
+def test_a_list_and_a_single_resource_read_their_attributes_from_the_same_place(api):
+    with serving(USER=ContactUserSerializer):
+        user = post_user(api)
+        get_user_model().objects.filter(scim__scim_id=user["id"]).update(email="column@example.com")
+        single = get_user(api, user)
+        listed = api.get(f"{BASE}/Users").body["Resources"][0]
     assert single["contact"] == listed["contact"] == {"email": "column@example.com"}
+
+
+def test_the_deprecated_names_of_renders_context_free_warn_and_answer_the_same():
+    from drf_scim.serializers import base
+
+    field = UserSerializer(context={}).fields["displayName"]
+    with pytest.deprecated_call():
+        assert base.renders_alone(field) is base.renders_context_free(field) is True
+    with pytest.deprecated_call():
+        assert base.renders_alone_tree(field) is base.renders_context_free_tree(field) is True

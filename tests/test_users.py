@@ -12,7 +12,7 @@ from django.test import override_settings
 
 from drf_scim.constants import ENTERPRISE_USER_SCHEMA, ERROR_SCHEMA, USER_SCHEMA
 from drf_scim.models import SCIMUser
-from tests.helpers import BASE, user_body
+from tests.helpers import BASE, patch_body, user_body
 
 User = get_user_model()
 
@@ -458,3 +458,49 @@ def test_list_of_users_costs_a_fixed_number_of_queries(api, create_user, create_
     assert large.body["itemsPerPage"] == 12
     assert {g["display"] for g in large.body["Resources"][4]["groups"]} == {"one", "two"}
     assert large.body["Resources"][5][ENTERPRISE_USER_SCHEMA]["manager"]["value"] == boss
+
+
+@pytest.mark.django_db
+@override_settings(DRF_SCIM={"SOFT_DELETE_USERS": True})
+def test_soft_deleting_a_manager_clears_the_manager_of_its_reports(api, create_user):
+    boss = create_user("boss@example.com")
+    report = create_user("report@example.com", **{ENTERPRISE_USER_SCHEMA: {"manager": boss["id"]}})
+    assert api.delete(f"{BASE}/Users/{boss['id']}").status_code == 204
+    body = api.get(f"{BASE}/Users/{report['id']}").body
+    assert ENTERPRISE_USER_SCHEMA not in body
+    assert body["meta"]["version"] == 'W/"2"'
+    response = api.patch(
+        f"{BASE}/Users/{report['id']}", patch_body({"op": "replace", "path": "active", "value": "False"})
+    )
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_put_without_active_leaves_a_deactivated_user_deactivated(api, create_user):
+    user = create_user(active=False)
+    body = user_body()
+    del body["active"]
+    response = api.put(f"{BASE}/Users/{user['id']}", body)
+    assert response.status_code == 200
+    assert "active" not in response.body
+    assert User.objects.get(username="bjensen@example.com").is_active is False
+    reactivated = api.patch(
+        f"{BASE}/Users/{user['id']}", patch_body({"op": "replace", "path": "active", "value": True})
+    )
+    assert reactivated.body["active"] is True
+
+
+@pytest.mark.django_db
+def test_a_nul_character_in_a_string_is_an_invalid_value(api):
+    response = api.post(f"{BASE}/Users", user_body(displayName="a\x00b"))
+    assert response.status_code == 400
+    assert response.body["scimType"] == "invalidValue"
+
+
+@pytest.mark.django_db
+def test_urn_qualified_extension_attributes_merge_with_the_extension_object(api):
+    ent = ENTERPRISE_USER_SCHEMA
+    body = {"schemas": [USER_SCHEMA], "userName": "q", f"{ent}:department": "Sales", ent: {"division": "East"}}
+    response = api.post(f"{BASE}/Users", body)
+    assert response.status_code == 201
+    assert response.body[ent] == {"department": "Sales", "division": "East"}

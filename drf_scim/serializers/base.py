@@ -12,6 +12,7 @@ its relations in that order.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -74,8 +75,8 @@ _FETCHING_PATHS: dict[Hashable, list[tuple[str, ...]]] = {}
 # The multi-valued attributes of the JSON document, per get_fields_cache_key() (get_indexed_attributes).
 _INDEXED: dict[Hashable, dict[str, list[str]]] = {}
 # Rendering-only copies of a resource's nested attributes that need nothing from a request, per
-# get_fields_cache_key() (SCIMSerializerMixin.shared_renderers).
-_SHARED_RENDERERS: dict[Hashable, dict[str, serializers.Field]] = {}
+# get_fields_cache_key() (SCIMSerializerMixin.shared_reading_fields).
+_SHARED_READING_FIELDS: dict[Hashable, dict[str, serializers.Field]] = {}
 
 
 def clear_field_cache(**kwargs: Any) -> None:
@@ -83,14 +84,15 @@ def clear_field_cache(**kwargs: Any) -> None:
     _FIELD_PROTOTYPES.clear()
     _FETCHING_PATHS.clear()
     _INDEXED.clear()
-    _SHARED_RENDERERS.clear()
+    _SHARED_READING_FIELDS.clear()
 
 
 setting_changed.connect(clear_field_cache)
 
 
-def drf_scims_own(cls: type, *names: str) -> bool:
-    """Whether the methods ``names`` of ``cls`` are drf_scim's own, not overridden by a project."""
+def defined_in_drf_scim(cls: type, *names: str) -> bool:
+    """Whether the methods ``names`` of ``cls`` are defined in drf_scim's modules, not overridden by a project
+    (then what they return may be cached)."""
     return all(getattr(cls, name).__module__.startswith("drf_scim.") for name in names)
 
 
@@ -141,7 +143,7 @@ class SCIMSerializerMixin:
         request or the instance, to build its fields every time as DRF does (the default for a class
         that overrides ``get_fields`` outside drf_scim).
         """
-        if not drf_scims_own(type(self), "get_fields"):
+        if not defined_in_drf_scim(type(self), "get_fields"):
             return None
         model = resource_model(self)
         return (type(self), self.get_document_path(), model)
@@ -151,7 +153,7 @@ class SCIMSerializerMixin:
         """Whether every instance of this class has the same fields, whatever its request: neither
         ``get_fields`` nor ``get_fields_cache_key`` is overridden outside drf_scim (either may make them
         vary with the tenant or the request). What is shared between requests is built only for these."""
-        return drf_scims_own(cls, "get_fields", "get_fields_cache_key")
+        return defined_in_drf_scim(cls, "get_fields", "get_fields_cache_key")
 
     @cached_property
     def fields(self) -> BindingDict:
@@ -166,7 +168,7 @@ class SCIMSerializerMixin:
             prototypes = {name: _copy_field(field, None) for name, field in built.items()}
             for field in prototypes.values():
                 returned_of(field)  # computed once, then carried by every copy
-                field._renders_alone = renders_alone(field)
+                field._renders_context_free = renders_context_free(field)
                 field._source_split = source_split(field)
             _FIELD_PROTOTYPES[key] = prototypes
         fields = BindingDict(self)
@@ -201,28 +203,29 @@ class SCIMSerializerMixin:
 
     @cached_property
     def reading_fields(self) -> Mapping[str, serializers.Field]:
-        """``fields`` as rendering needs them: the fields that render alone (``renders_alone``) are the
-        built ones every serializer shares, so a serializer that only renders copies just the others."""
+        """``fields`` as rendering needs them: the fields whose rendering reads nothing from their serializer
+        (``renders_context_free``) are the built ones every serializer shares, so a serializer that only
+        renders copies just the others."""
         declarations = self.field_declarations()
         if declarations is self.__dict__.get("fields"):
             return declarations
-        shared = self.shared_renderers()
+        shared = self.shared_reading_fields()
         reading = {}
         for name, field in declarations.items():
-            if not field.__dict__.get("_renders_alone"):
+            if not field.__dict__.get("_renders_context_free"):
                 field = shared[name] if name in shared else _copy_field(field, self)
             reading[name] = field
         return reading
 
-    def shared_renderers(self) -> Mapping[str, serializers.Field]:
+    def shared_reading_fields(self) -> Mapping[str, serializers.Field]:
         """The nested attributes of a resource whose rendering, all the way down, needs nothing from the
-        request (``renders_alone_tree``: a user's name, emails, addresses...), bound once per
+        request (``renders_context_free_tree``: a user's name, emails, addresses...), bound once per
         ``get_fields_cache_key()`` under a context-free instance of the resource serializer and shared by
         every serializer that renders, instead of being copied and bound for each one."""
         key = self.get_fields_cache_key() if resource_serializer(self) is self and self.has_static_fields() else None
         if key is None:
             return {}
-        shared = _SHARED_RENDERERS.get(key)
+        shared = _SHARED_READING_FIELDS.get(key)
         if shared is None:
             try:
                 template = type(self)(context={})
@@ -235,9 +238,9 @@ class SCIMSerializerMixin:
                 for name, field in template.field_declarations().items():
                     if isinstance(field, serializers.BaseSerializer) and not field.write_only:
                         bound = _copy_field(field, template)
-                        if renders_alone_tree(bound):
+                        if renders_context_free_tree(bound):
                             shared[name] = bound
-            _SHARED_RENDERERS[key] = shared
+            _SHARED_READING_FIELDS[key] = shared
         return shared
 
     def field_declarations(self) -> Mapping[str, serializers.Field]:
@@ -462,7 +465,7 @@ def source_split(field: serializers.Field) -> tuple[bool, tuple[str, ...], tuple
     return type(field).get_attribute is serializers.Field.get_attribute, attrs[:-1], attrs[-1:]
 
 
-def renders_alone(field: serializers.Field) -> bool:
+def renders_context_free(field: serializers.Field) -> bool:
     """Whether rendering ``field`` needs nothing from the serializer it is bound to: then every serializer
     may render it with one shared copy (``SCIMSerializerMixin.reading_fields``)."""
     return (
@@ -473,13 +476,13 @@ def renders_alone(field: serializers.Field) -> bool:
     )
 
 
-def renders_alone_tree(field: serializers.Field) -> bool:
-    """``renders_alone`` for nested attributes too: a complex or multi-valued attribute renders alone when it
-    renders as drf_scim's do and every readable field under it renders alone."""
+def renders_context_free_tree(field: serializers.Field) -> bool:
+    """``renders_context_free`` for nested attributes too: a complex or multi-valued attribute renders
+    context-free when it renders as drf_scim's do and every readable field under it renders context-free."""
     if field.default is not empty or type(field).get_attribute is not serializers.Field.get_attribute:
         return False
     if isinstance(field, serializers.ListSerializer):
-        return type(field).to_representation is MultiValuedAttribute.to_representation and renders_alone_tree(
+        return type(field).to_representation is MultiValuedAttribute.to_representation and renders_context_free_tree(
             field.child
         )
     if isinstance(field, SCIMSerializerMixin):
@@ -489,15 +492,27 @@ def renders_alone_tree(field: serializers.Field) -> bool:
             and kind.to_representation is SCIMSerializerMixin.to_representation
             and kind._readable_fields is SCIMSerializerMixin._readable_fields
             and kind.get_render_empty is SCIMSerializerMixin.get_render_empty
-            and all(renders_alone_tree(child) for child in field.fields.values() if not child.write_only)
+            and all(renders_context_free_tree(child) for child in field.fields.values() if not child.write_only)
         )
-    return renders_alone(field)
+    return renders_context_free(field)
+
+
+def renders_alone(field: serializers.Field) -> bool:
+    """Deprecated alias of ``renders_context_free``."""
+    warnings.warn("renders_alone is renamed renders_context_free.", DeprecationWarning, stacklevel=2)
+    return renders_context_free(field)
+
+
+def renders_alone_tree(field: serializers.Field) -> bool:
+    """Deprecated alias of ``renders_context_free_tree``."""
+    warnings.warn("renders_alone_tree is renamed renders_context_free_tree.", DeprecationWarning, stacklevel=2)
+    return renders_context_free_tree(field)
 
 
 def read_source(instance: Any, attrs: Iterable[str]) -> Any:
     """DRF's ``get_attribute(instance, attrs)``, answering ``_MISSING`` instead of raising for a missing key
     or attribute: most SCIM attributes of a resource are unassigned, and raising twice for each of them
-    was a good part of rendering one."""
+    would be a good part of the cost of rendering one."""
     for attr in attrs:
         if type(instance) is dict:  # the JSON document: no callables in it
             instance = instance.get(attr, _MISSING)

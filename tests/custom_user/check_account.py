@@ -44,3 +44,9 @@ def test_attributes_land_in_the_projects_own_columns(api, create_group):
     assert replaced.status_code == 200
     account.refresh_from_db()
     assert (account.full_name, account.department, account.given_name) == ("", "", "Barbara")
+
+
+def test_the_account_serializer_passes_the_system_checks():
+    from django.core.checks import run_checks
+
+    assert [error for error in run_checks() if error.id.startswith("drf_scim")] == []
