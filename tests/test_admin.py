@@ -104,6 +104,13 @@ class TestConnectionsList:
         assert SCIMActivity.objects.get().requests == 1
         assert row_of(admin_client.get(CONNECTIONS), "Entra").split("|")[-3:] == ["2", "2", "0"]
 
+    def test_searches_by_name(self, admin_client):
+        scim_token("--client", "Microsoft Entra ID")
+        scim_token("--client", "Okta")
+        html = admin_client.get(f"{CONNECTIONS}?q=entra").content.decode()
+        assert ">Microsoft Entra ID<" in html
+        assert ">Okta<" not in html
+
     def test_hides_the_tenant_column_without_a_tenant_resolver(self, admin_client):
         scim_token("--client", "Entra")
         assert "column-tenant_name" not in admin_client.get(CONNECTIONS).content.decode()
