@@ -12,8 +12,6 @@ release = version = re.search(r'__version__ = "([^"]+)"', (ROOT / "drf_scim" / "
 
 extensions: list[str] = []
 exclude_patterns = ["_build"]
-# RFC numbers link to the RFC Editor with :rfc:`7644`.
-rfc_url = "https://www.rfc-editor.org/rfc/rfc{rfc}"
 highlight_language = "none"
 
 html_theme = "furo"

@@ -248,3 +248,11 @@ def test_the_chart_is_a_png(tmp_path):
     path = tmp_path / "chart.png"
     report.write_chart(sample_report(), path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_benchmarks_page_shows_the_recorded_results():
+    """docs/benchmarks.rst carries the results of benchmarks/results/results.json, as make bench writes them."""
+    recorded = json.loads((ROOT / "benchmarks" / "results" / "results.json").read_text())
+    page = (ROOT / "docs" / "benchmarks.rst").read_text()
+    assert report.rst_section(recorded, "../benchmarks/results/chart.png") in page
+    assert (ROOT / "benchmarks" / "results" / "chart.png").is_file()
