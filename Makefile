@@ -1,5 +1,5 @@
-# drf_scim: `make run` serves the sample site, `make test` runs the whole suite (SQLite and PostgreSQL) and the
-# smoke test of the built wheel.
+# drf_scim: `make run` serves the sample site, `make test` builds the docs and runs the whole suite (SQLite and
+# PostgreSQL) and the smoke test of the built wheel.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,18 +9,18 @@ PORT ?= 8000
 POSTGRES_URL ?= postgres:///scim_test
 MANAGE := $(BIN)/python sample_site/manage.py
 
-.PHONY: install install-bench run test test-sqlite test-postgres test-wheel lint format openapi bench clean
+.PHONY: install install-bench run test test-sqlite test-postgres test-wheel docs lint format openapi bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,docs]'
 	touch $@
 
 install: $(BIN)/.installed
 
 $(BIN)/.installed-bench: $(BIN)/.installed
-	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	$(BIN)/python -m pip install -q -e '.[dev,docs,bench]'
 	touch $@
 
 install-bench: $(BIN)/.installed-bench
@@ -43,7 +43,7 @@ run: install
 	echo ""
 	DJANGO_DEBUG=1 $(MANAGE) runserver $(HOST):$(PORT)
 
-test: lint test-sqlite test-postgres test-wheel
+test: lint docs test-sqlite test-postgres test-wheel
 
 test-sqlite: install
 	env -u DATABASE_URL $(BIN)/pytest
@@ -58,6 +58,10 @@ test-postgres: install
 test-wheel: install
 	PYTHON=$(PYTHON) BUILD_PYTHON=$(BIN)/python .ci/wheel-smoke
 
+# The documentation (docs/, Sphinx) into build/docs/; warnings are errors.
+docs: install
+	$(BIN)/sphinx-build -q -W --keep-going -b html docs build/docs
+
 # The OpenAPI document of the sample site, checked in (a test fails when it is out of date).
 openapi: install
 	$(MANAGE) spectacular --validate --fail-on-warn --file openapi/openapi.yaml
@@ -68,12 +72,12 @@ bench: install-bench
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 lint: install
-	$(BIN)/ruff check drf_scim tests sample_site benchmarks deploy
-	$(BIN)/ruff format --check drf_scim tests sample_site benchmarks deploy
+	$(BIN)/ruff check drf_scim tests sample_site benchmarks deploy docs
+	$(BIN)/ruff format --check drf_scim tests sample_site benchmarks deploy docs
 
 format: install
-	$(BIN)/ruff check --fix drf_scim tests sample_site benchmarks deploy
-	$(BIN)/ruff format drf_scim tests sample_site benchmarks deploy
+	$(BIN)/ruff check --fix drf_scim tests sample_site benchmarks deploy docs
+	$(BIN)/ruff format drf_scim tests sample_site benchmarks deploy docs
 
 clean:
 	rm -rf $(VENV) sample_site/db.sqlite3 .pytest_cache .ruff_cache

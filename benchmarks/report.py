@@ -1,4 +1,4 @@
-"""Turn results.json into the markdown table, the bar chart and the README section that shows them."""
+"""Turn results.json into the markdown table, the bar chart and the section of docs/benchmarks.rst that shows them."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ TARGETS = [
     ("get", "share_of_floor", 0.6),
 ]
 
-README_START = ".. benchmark-results:start"
-README_END = ".. benchmark-results:end"
+RESULTS_START = ".. benchmark-results:start"
+RESULTS_END = ".. benchmark-results:end"
 
 
 def describe(report: dict[str, Any]) -> str:
@@ -115,10 +115,10 @@ def write_table(report: dict[str, Any], path: Path) -> None:
 
 
 def rst_section(report: dict[str, Any], chart: str) -> str:
-    """The README's results: the chart, the table and the targets, as reStructuredText."""
+    """The results on docs/benchmarks.rst: the chart, the table and the targets, as reStructuredText."""
     table = rows(report)
     lines = [
-        README_START,
+        RESULTS_START,
         "",
         f".. image:: {chart}",
         "   :alt: Requests per second of drf_scim, django-scim2 and the floor, per workload",
@@ -134,17 +134,17 @@ def rst_section(report: dict[str, Any], chart: str) -> str:
         lines += [f"     - {cell}" for cell in row[1:]]
     lines += ["", "The targets of the benchmark, as measured in the same run:", ""]
     lines += [f"- {line}" for line in target_lines(report)]
-    lines += ["", README_END]
+    lines += ["", RESULTS_END]
     return "\n".join(lines)
 
 
-def update_readme(report: dict[str, Any], readme: Path, chart: str) -> None:
-    """Replace the section between the README's markers with this run's results."""
-    text = readme.read_text()
-    pattern = re.compile(re.escape(README_START) + r".*?" + re.escape(README_END), re.DOTALL)
+def update_page(report: dict[str, Any], page: Path, chart: str) -> None:
+    """Replace the section between the page's markers with this run's results."""
+    text = page.read_text()
+    pattern = re.compile(re.escape(RESULTS_START) + r".*?" + re.escape(RESULTS_END), re.DOTALL)
     if not pattern.search(text):
-        raise SystemExit(f"{readme} has no {README_START} ... {README_END} section to update.")
-    readme.write_text(pattern.sub(lambda _: rst_section(report, chart), text, count=1))
+        raise SystemExit(f"{page} has no {RESULTS_START} ... {RESULTS_END} section to update.")
+    page.write_text(pattern.sub(lambda _: rst_section(report, chart), text, count=1))
 
 
 def write_chart(report: dict[str, Any], path: Path) -> None:

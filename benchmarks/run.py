@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from driver import WORKLOADS, Dataset, Measurement, Request, Server, measure, measure_interleaved, query_counts
-from report import target_lines, update_readme, write_chart, write_table
+from report import target_lines, update_page, write_chart, write_table
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -228,7 +228,7 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument(
         "--workloads", type=lambda text: text.split(","), default=list(WORKLOADS),
-        help=f"comma-separated, of {','.join(WORKLOADS)} (a subset is reported, never written to the README)",
+        help=f"comma-separated, of {','.join(WORKLOADS)} (a subset is reported, never written to the docs)",
     )  # fmt: skip
     parser.add_argument("--reuse", action="store_true", help="measure the last run's databases as they are (no seed)")
     options = parser.parse_args()
@@ -248,8 +248,8 @@ def main() -> None:
     write_chart(report, output / "chart.png")
     log(f"Wrote {output}/results.json, results.md and chart.png")
     if whole and output.resolve() == RESULTS:
-        update_readme(report, ROOT / "README.rst", "benchmarks/results/chart.png")
-        log("Updated the results in README.rst")
+        update_page(report, ROOT / "docs" / "benchmarks.rst", "../benchmarks/results/chart.png")
+        log("Updated the results in docs/benchmarks.rst")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The most expensive requests a valid token may send within drf_scim's default limits, timed on PostgreSQL.
 
-Usage (README.rst: Limits; results in benchmarks/results/worst_cases.md)::
+Usage (docs/topics/limits.rst; results in benchmarks/results/worst_cases.md)::
 
     .venv/bin/python benchmarks/worst_cases.py --database scim_worst --users 20000 --emails 5
 

@@ -1,4 +1,4 @@
-"""gunicorn settings for a drf_scim deployment (README.rst: Deploying); each can be changed from the environment.
+"""gunicorn settings for a drf_scim deployment (docs/howto/deploying.rst); each can be changed from the environment.
 
 gunicorn sample_site.wsgi -c deploy/gunicorn.conf.py
 """
@@ -10,7 +10,7 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Sync workers: each serves one request at a time, so a worker is the unit a slow request holds.
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
 worker_class = "sync"
-# A worker silent for longer is killed. drf_scim's limits (README.rst: Limits) and its PostgreSQL statement
+# A worker silent for longer is killed. drf_scim's limits (docs/topics/limits.rst) and its PostgreSQL statement
 # timeout (DRF_SCIM["STATEMENT_TIMEOUT"], 5 s) answer a SCIM error well before it.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 30

@@ -96,7 +96,7 @@ DEFAULTS: dict[str, Any] = {
     # brackets and not; beyond them a filter is a 400 invalidFilter.
     "FILTER_MAX_LENGTH": 4096,
     "FILTER_MAX_DEPTH": 32,
-    # The complexity budget of one filter (README: Limits): comparisons and presence tests, value filters
+    # The complexity budget of one filter (docs/topics/limits.rst): comparisons and presence tests, value filters
     # (emails[...], each a subquery), and co/ew comparisons (substring matches, which no index serves and
     # which scan the attribute's rows). Beyond any of them a filter is a 400 invalidFilter.
     "FILTER_MAX_CLAUSES": 50,

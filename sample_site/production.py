@@ -1,4 +1,4 @@
-"""Production settings of the sample site (README.rst: Deploying): ``DJANGO_SETTINGS_MODULE=sample_site.production``.
+"""Production settings of the sample site (docs/howto/deploying.rst): ``DJANGO_SETTINGS_MODULE=sample_site.production``.
 
 They pass ``manage.py check --deploy``. TLS ends at a proxy in front of gunicorn, which sets X-Forwarded-Proto.
 """

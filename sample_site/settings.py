@@ -69,7 +69,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         os.environ.get("DATABASE_CONNECT_TIMEOUT", "5")
     )
     if os.environ.get("DATABASE_SERVER_SIDE_BINDING"):
-        # Parameters bound by PostgreSQL, which prepares the statements a connection repeats (README: Deploying).
+        # Parameters bound by PostgreSQL, which prepares the statements a connection repeats (docs/howto/deploying.rst).
         DATABASES["default"]["OPTIONS"].update({"server_side_binding": True, "prepare_threshold": 5})
 
 USE_TZ = True

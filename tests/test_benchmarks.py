@@ -229,14 +229,14 @@ def test_targets_are_judged_on_the_measured_values_not_on_their_rounding():
     assert "GET user by id: at least 60% of the floor: 59.6% (not met)" in lines
 
 
-def test_the_readme_section_is_replaced_between_its_markers(tmp_path):
-    readme = tmp_path / "README.rst"
-    readme.write_text(f"Intro\n\n{report.README_START}\nold numbers\n{report.README_END}\n\nAfter\n")
-    report.update_readme(sample_report(), readme, "benchmarks/results/chart.png")
-    text = readme.read_text()
+def test_the_results_on_the_benchmarks_page_are_replaced_between_its_markers(tmp_path):
+    page = tmp_path / "benchmarks.rst"
+    page.write_text(f"Intro\n\n{report.RESULTS_START}\nold numbers\n{report.RESULTS_END}\n\nAfter\n")
+    report.update_page(sample_report(), page, "../benchmarks/results/chart.png")
+    text = page.read_text()
     assert "old numbers" not in text
     assert text.startswith("Intro\n") and text.endswith("\nAfter\n")
-    assert ".. image:: benchmarks/results/chart.png" in text
+    assert ".. image:: ../benchmarks/results/chart.png" in text
     assert "   * - GET user by id\n     - 300\n     - 100\n     - 3.00x" in text
     import docutils.core
 
@@ -248,3 +248,11 @@ def test_the_chart_is_a_png(tmp_path):
     path = tmp_path / "chart.png"
     report.write_chart(sample_report(), path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_benchmarks_page_shows_the_recorded_results():
+    """docs/benchmarks.rst carries the results of benchmarks/results/results.json, as make bench writes them."""
+    recorded = json.loads((ROOT / "benchmarks" / "results" / "results.json").read_text())
+    page = (ROOT / "docs" / "benchmarks.rst").read_text()
+    assert report.rst_section(recorded, "../benchmarks/results/chart.png") in page
+    assert (ROOT / "benchmarks" / "results" / "chart.png").is_file()

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from functools import partial
 from io import StringIO
 from pathlib import Path
 
-import docutils.core
-import docutils.nodes
 import pytest
 from django.core.management import call_command
+
+from tests.docs import DOCS, HostProject, blocks, scim
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,85 +87,28 @@ def test_swagger_ui_authorizes_and_lists_users(live_server, settings):
     assert '"totalResults": 3' in body
 
 
-# -- a host project built from README.rst alone ------------------------------------------------------------
-
-README = ROOT / "README.rst"
-
-
-def readme_blocks(section: str) -> list[str]:
-    """The literal blocks (code) of one README section, as a reader would copy them."""
-    tree = docutils.core.publish_doctree(README.read_text(), settings_overrides={"report_level": 5})
-    for node in tree.findall(docutils.nodes.section):
-        if node[0].astext() == section:
-            return [block.astext() for block in node.findall(docutils.nodes.literal_block)]
-    raise AssertionError(f"README.rst has no section {section!r}")
-
-
-def pasted(block: str) -> str:
-    """A README block as Python in a project: ``NAME = [..., x]`` keeps what NAME had (``[*NAME, x]``)."""
-    return re.sub(r"^(\w+) = \[\n(\s+)\.\.\.,", r"\1 = [\n\2*\1,", block, flags=re.M)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def scim(url: str, token: str, body: dict | None = None) -> tuple[int, dict]:
-    data = json.dumps(body).encode() if body is not None else None
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"}
-    with urllib.request.urlopen(urllib.request.Request(url, data=data, headers=headers), timeout=30) as response:
-        return response.status, json.loads(response.read())
+# -- a host project built from the docs alone ------------------------------------------------------------------
 
 
 @pytest.fixture
 def host_project(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """A project from ``django-admin startproject`` with README's steps 2 and 3 and its OpenAPI section, served
-    by ``runserver`` on 127.0.0.1; yields its URL and a token from ``scim_token``."""
+    """A project from ``django-admin startproject`` with the tutorial's settings and URLs and those of
+    docs/howto/openapi.rst, as written, served by ``runserver`` on 127.0.0.1; yields its URL and a token."""
     require_chromium()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "host.settings", "PYTHONPATH": str(tmp_path)}
-    env.pop("DATABASE_URL", None)
-    run = partial(subprocess.run, cwd=tmp_path, env=env, check=True, capture_output=True, text=True, timeout=120)
-    run([sys.executable, "-m", "django", "startproject", "host", str(tmp_path)])
-    steps = readme_blocks("Adding drf_scim to an existing project")
-    openapi = readme_blocks("OpenAPI document and Swagger UI")
-    settings_blocks = [b for b in steps if "INSTALLED_APPS" in b] + [b for b in openapi if "SPECTACULAR" in b]
-    url_blocks = [b for b in steps if "SCIMRouter" in b] + [b for b in openapi if "SwaggerView" in b]
-    assert len(settings_blocks) == 2 and len(url_blocks) == 2, (settings_blocks, url_blocks)
-    for name, blocks in (("settings.py", settings_blocks), ("urls.py", url_blocks)):
-        with open(tmp_path / "host" / name, "a") as module:
-            module.write("".join(f"\n\n{pasted(block)}\n" for block in blocks))
-    run([sys.executable, "manage.py", "migrate", "-v0"])
-    token = run([sys.executable, "manage.py", "scim_token", "--client", "swagger"]).stdout.strip().splitlines()[-1]
-
-    url = f"http://127.0.0.1:{free_port()}"
-    server = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", url.removeprefix("http://"), "--noreload"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/docs/", timeout=5).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    server.kill()
-                    pytest.fail(f"runserver did not answer: {server.communicate()[1]}")
-                time.sleep(0.3)
+    project = HostProject(tmp_path)
+    project.start()
+    tutorial = {block.caption: block.text for block in blocks(DOCS / "tutorial.rst")}
+    openapi = [block for block in blocks(DOCS / "howto" / "openapi.rst") if block.language == "python"]
+    assert [block.caption for block in openapi] == ["mysite/settings.py", "mysite/urls.py"]
+    for module in ("mysite/settings.py", "mysite/urls.py"):
+        project.append(module, tutorial[module], *(block.text for block in openapi if block.caption == module))
+    project.manage("migrate", "-v0")
+    token = project.token("swagger")
+    with project.serve("/api/docs/") as url:
         yield url, token
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
-def test_swagger_ui_in_a_host_project_built_from_the_readme(host_project):
+def test_swagger_ui_in_a_host_project_built_from_the_docs(host_project):
     url, token = host_project
     user = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "host@example.com"}
     assert scim(f"{url}/scim/v2/Users", token, user)[0] == 201

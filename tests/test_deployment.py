@@ -1,5 +1,5 @@
 """The deployment defaults (DEBUG, check --deploy, no-store, the OpenAPI document behind
-authentication, the gunicorn configuration the README deploys with)."""
+authentication, the gunicorn configuration docs/howto/deploying.rst deploys with)."""
 
 from __future__ import annotations
 
@@ -97,14 +97,13 @@ class TestOpenAPIBehindAuthentication:
         assert [client.get(page).status_code for page in self.PAGES] == [200, 200, 200]
 
 
-def test_the_gunicorn_configuration_bounds_workers_and_the_readme_uses_it():
+def test_the_gunicorn_configuration_bounds_workers_and_the_deploying_guide_uses_it():
     config = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
     assert config["timeout"] == 30 and config["worker_class"] == "sync"
     assert config["limit_request_line"] == 8190 and config["limit_request_fields"] == 100
     assert config["workers"] >= 1 and config["max_requests"] > 0
     assert "%(q)s" not in config["access_log_format"] and "%(r)s" not in config["access_log_format"]
-    readme = (ROOT / "README.rst").read_text()
-    deploy = readme.split("Deploying behind gunicorn with PostgreSQL", 1)[1].split("\nSecurity\n", 1)[0]
+    deploy = (ROOT / "docs" / "howto" / "deploying.rst").read_text()
     assert "gunicorn sample_site.wsgi -c deploy/gunicorn.conf.py" in deploy
     assert "DJANGO_SETTINGS_MODULE=sample_site.production" in deploy
     assert "POST .search" in deploy or "POST /Users/.search" in deploy

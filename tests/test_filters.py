@@ -194,6 +194,13 @@ def test_entra_test_connection_with_plus_for_spaces(api, people):
     assert response.body["Resources"] == []
 
 
+def test_entra_compliance_flag_in_the_query_string_is_ignored(api, people):
+    """docs/guides/entra.rst: a Tenant URL with ?aadOptscim062020 reaches the server as one more parameter."""
+    response = api.get(f"{BASE}/Users?aadOptscim062020&filter=userName+eq+%22bjensen%22")
+    assert response.status_code == 200
+    assert [r["userName"] for r in response.body["Resources"]] == ["bjensen"]
+
+
 def test_okta_lookup_with_paging(api, people):
     text = quote('userName eq "MPEPPER@EXAMPLE.COM"')
     response = api.get(f"{BASE}/Users?filter={text}&startIndex=1&count=100")
