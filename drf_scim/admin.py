@@ -36,6 +36,15 @@ def scope_choices() -> list[tuple[str, str]]:
     return [(name, f"{name} — {description}") for name, description in connections.available_scopes().items()]
 
 
+def expires_days_field() -> forms.IntegerField:
+    return forms.IntegerField(
+        label="Expires after (days)",
+        min_value=1,
+        initial=connections.DEFAULT_EXPIRES_DAYS,
+        help_text="The identity provider stops provisioning when its token expires: rotate it before.",
+    )
+
+
 class TokenForm(forms.Form):
     """The scopes and lifetime of a token to issue."""
 
@@ -44,12 +53,7 @@ class TokenForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text="A token needs READ_SCOPE and WRITE_SCOPE (or resource type scopes) to provision.",
     )
-    expires_days = forms.IntegerField(
-        label="Expires after (days)",
-        min_value=1,
-        initial=connections.DEFAULT_EXPIRES_DAYS,
-        help_text="The identity provider stops provisioning when its token expires: rotate it before.",
-    )
+    expires_days = expires_days_field()
 
     def clean_scopes(self) -> list[str]:
         scopes = self.cleaned_data["scopes"]
@@ -58,6 +62,12 @@ class TokenForm(forms.Form):
         except ConnectionRefused as refused:
             raise forms.ValidationError(str(refused)) from None
         return scopes
+
+
+class RotateForm(forms.Form):
+    """The lifetime of the token that replaces a connection's tokens."""
+
+    expires_days = expires_days_field()
 
 
 class ConnectionCreationForm(TokenForm, forms.ModelForm):
@@ -145,6 +155,14 @@ class ConnectionChangeForm(forms.ModelForm):
             self.application.name = self.cleaned_data["name"]
             self.application.save(update_fields=["name"])
         return super().save(commit)
+
+
+def connection_name(obj: SCIMClient) -> str:
+    """The name of a connection's application (annotated by ``with_tokens``, or looked up)."""
+    name = getattr(obj, "name", None)
+    if name is None:
+        name = get_application_model().objects.filter(client_id=obj.client_id).values_list("name", flat=True).first()
+    return name or obj.client_id
 
 
 def scim_base_url(request: Any) -> str:
@@ -378,15 +396,18 @@ class ConnectionAdmin(admin.ModelAdmin):
 
     def rotate_view(self, request: Any, object_id: str) -> Any:
         obj, application = self.get_connection(request, object_id)
-        if request.method == "POST":
-            issued = connections.rotate_token(application)
+        newest = connections.live_tokens(application).first()
+        lifetime = connections.lifetime_days(newest) if newest else connections.DEFAULT_EXPIRES_DAYS
+        form = RotateForm(request.POST if request.method == "POST" else None, initial={"expires_days": lifetime})
+        if request.method == "POST" and form.is_valid():
+            issued = connections.rotate_token(application, expires_days=form.cleaned_data["expires_days"])
             self.log_change(request, obj, f"Rotated its token ({issued.revoked} revoked).")
             return self.token_response(request, obj, issued)
         text = (
-            "A new token with the scopes of the newest one, and every token it has now revoked: provisioning stops "
-            "until the new token is entered in the identity provider's console."
+            "A new token with the scopes of the one issued last, and every token it has now revoked: provisioning "
+            "stops until the new token is entered in the identity provider's console."
         )
-        return self.action_page(request, obj, f"Rotate the token of {obj.name}", text, button="Rotate token")
+        return self.action_page(request, obj, f"Rotate the token of {obj.name}", text, form, "Rotate token")
 
     def revoke_view(self, request: Any, object_id: str) -> Any:
         obj, application = self.get_connection(request, object_id)
@@ -404,7 +425,7 @@ class ConnectionAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "original": obj,
-            "title": f"The token of {obj.name if hasattr(obj, 'name') else obj.client_id}",
+            "title": f"The token of {connection_name(obj)}",
             "token": issued.value,
             "issued": issued,
             "created": created,

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from oauth2_provider.models import get_access_token_model, get_application_model
+from oauth2_provider.models import get_access_token_model, get_application_model, set_token_value
 from oauth2_provider.scopes import get_scopes_backend
 from oauthlib.common import generate_token
 
@@ -172,31 +172,36 @@ def connect(name: str, *, tenant: str | None = None, move: bool = False) -> Conn
 
 def with_tokens(queryset: QuerySet | None = None) -> QuerySet:
     """Connections annotated with their application (``application_pk``, ``name``), how many live tokens they
-    have (``live_tokens``) and the scopes and expiry of the newest (``scopes``, ``expires``): one query."""
+    have (``live_tokens``), the scopes of the one issued last (``scopes``) and when the last of them expires
+    (``expires``, when provisioning stops unless a token is issued): one query."""
     queryset = SCIMClient.objects.all() if queryset is None else queryset
     application = get_application_model().objects.filter(client_id=OuterRef("client_id"))
     live = get_access_token_model().objects.filter(
         application__client_id=OuterRef("client_id"), expires__gt=timezone.now()
     )
-    newest = live.order_by("-expires", "-pk")
     return queryset.annotate(
         application_pk=Subquery(application.values("pk")[:1]),
         name=Subquery(application.values("name")[:1]),
         live_tokens=Coalesce(
             Subquery(live.order_by().values("application").annotate(count=Count("pk")).values("count")[:1]), 0
         ),
-        scopes=Subquery(newest.values("scope")[:1]),
-        expires=Subquery(newest.values("expires")[:1]),
+        scopes=Subquery(live.order_by("-created", "-pk").values("scope")[:1]),
+        expires=Subquery(live.order_by("-expires", "-pk").values("expires")[:1]),
     )
 
 
 def live_tokens(application: Any) -> Any:
-    """The tokens of ``application`` that have not expired, newest first."""
+    """The tokens of ``application`` that have not expired, the one issued last first."""
     return (
         get_access_token_model()
         .objects.filter(application=application, expires__gt=timezone.now())
-        .order_by("-expires", "-pk")
+        .order_by("-created", "-pk")
     )
+
+
+def lifetime_days(token: Any) -> int:
+    """How many days ``token`` was issued for (at least 1)."""
+    return max(1, round((token.expires - token.created).total_seconds() / 86400))
 
 
 def issue_token(
@@ -214,18 +219,21 @@ def issue_token(
         scope=" ".join(scopes),
         expires=timezone.now() + timedelta(days=expires_days),
     )
-    assign_token(token, value)
+    set_token_value(token, value)  # only its checksum is kept under COMPLIANT_BCP_RFC9700_TOKEN_STORAGE
     token.save()
     return IssuedToken(token, value)
 
 
-def rotate_token(application: Any, *, expires_days: int = DEFAULT_EXPIRES_DAYS) -> IssuedToken:
-    """A new token with the scopes of the newest live one (or the default scopes), and every other token revoked.
+def rotate_token(application: Any, *, expires_days: int | None = None) -> IssuedToken:
+    """A new token with the scopes of the live token issued last (or the default scopes), and every other token
+    revoked. ``expires_days`` None: that token's lifetime (or 365 days).
 
     The identity provider stops working until the new token is entered in its console.
     """
     newest = live_tokens(application).first()
     scopes = newest.scope.split() if newest is not None and newest.scope.split() else None
+    if expires_days is None:
+        expires_days = lifetime_days(newest) if newest is not None else DEFAULT_EXPIRES_DAYS
     with transaction.atomic():
         revoked = revoke_tokens(application)
         issued = issue_token(application, scopes, expires_days=expires_days)
@@ -240,12 +248,3 @@ def revoke_tokens(application: Any) -> int:
         token.revoke()
         count += 1
     return count
-
-
-def assign_token(token: Any, value: str) -> None:
-    try:
-        from oauth2_provider.models import set_token_value
-    except ImportError:  # django-oauth-toolkit before 3.2 stores tokens as given
-        token.token = value
-    else:
-        set_token_value(token, value)

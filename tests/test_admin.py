@@ -11,9 +11,10 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_application_model
 
-from drf_scim import activity
+from drf_scim import activity, connections
 from drf_scim.models import SCIMActivity, SCIMClient, SCIMGroup, SCIMUser
 from tests.conftest import SCIMClient as APIClient
 from tests.helpers import BASE, group_body, user_body
@@ -133,6 +134,7 @@ class TestMakingAConnection:
         assert response.status_code == 200
         assert "no-store" in response["Cache-Control"]
         assert "shown once" in response.content.decode()
+        assert "<h1>The token of Microsoft Entra ID</h1>" in response.content.decode()
         assert 'value="http://testserver/scim/v2" id="scim-base-url"' in response.content.decode()
         token = shown_token(response)
         assert get_access_token_model().objects.get().token == ""  # only its checksum is kept (RFC 9700)
@@ -231,11 +233,29 @@ class TestTokensOfAConnection:
         assert new.post(f"{BASE}/Users", user_body()).status_code == 403  # read only, as asked
         assert bearer(old).get(f"{BASE}/Users").status_code == 200
 
+    def test_rotate_keeps_the_scopes_and_lifetime_of_the_token_issued_last(self, admin_client, entra):
+        record, _ = entra
+        scim_token("--client", "Entra", "--scopes", "scim:read", "--expires-days", "30")
+        page = admin_client.get(f"{CONNECTIONS}{record.pk}/token/rotate/").content.decode()
+        assert 'name="expires_days" value="30"' in page
+        response = admin_client.post(f"{CONNECTIONS}{record.pk}/token/rotate/", {"expires_days": 30})
+        assert "2 earlier tokens revoked" in response.content.decode()
+        token = get_access_token_model().objects.get()  # revoking deletes
+        assert token.scope == "scim:read"
+        assert connections.lifetime_days(token) == 30
+
+    def test_the_list_shows_the_scopes_issued_last_and_the_last_expiry(self, admin_client, entra):
+        scim_token("--client", "Entra", "--scopes", "scim:read", "--expires-days", "1")
+        cells = row_of(admin_client.get(CONNECTIONS), "Entra").split("|")
+        longest = get_access_token_model().objects.get(scope="scim:read scim:write").expires
+        assert cells[2] == "scim:read"
+        assert cells[3] == f"{timezone.localtime(longest):%Y-%m-%d %H:%M} (+1 other)"
+
     def test_rotate_revokes_every_token_and_keeps_the_scopes(self, admin_client, entra):
         record, old = entra
         assert admin_client.get(f"{CONNECTIONS}{record.pk}/token/rotate/").status_code == 200
         assert bearer(old).get(f"{BASE}/Users").status_code == 200  # a GET changes nothing
-        response = admin_client.post(f"{CONNECTIONS}{record.pk}/token/rotate/")
+        response = admin_client.post(f"{CONNECTIONS}{record.pk}/token/rotate/", {"expires_days": 365})
         assert "1 earlier token revoked" in response.content.decode()
         gone = bearer(old).get(f"{BASE}/Users")
         assert gone.status_code == 401

@@ -91,7 +91,8 @@ def test_the_tutorial_takes_an_empty_directory_to_entra_provisioning_seen_in_the
         assert cell["token_scopes"] == "scim:read scim:write"
         assert cell["last_request"] != "never"
         # runserver's one process served them: its tally is on the page before it is written.
-        assert int(cell["requests_today"]) >= requests
+        assert int(cell["requests_today"]) == requests
+        assert cell["errors_7_days"] == "1"  # the read after the user's deletion: a 404, as the tutorial says
 
         # Its requests reach the database within ACTIVITY_FLUSH_SECONDS (10 s): scim_token --list shows them.
         assert ["python", "manage.py", "scim_token", "--list"] in typed
