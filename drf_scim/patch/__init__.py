@@ -29,12 +29,14 @@ from .engine import (
     same_value,
 )
 from .operations import OPS, Operation, parse_operations
+from .request import PatchRequest
 
 __all__ = [
     "OPS",
     "Location",
     "Operation",
     "PatchEngine",
+    "PatchRequest",
     "PatchResult",
     "RelationChange",
     "apply_operations",
