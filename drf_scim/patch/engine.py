@@ -468,10 +468,15 @@ def same_json(a: Any, b: Any) -> bool:
 
 
 def apply_operations(
-    serializer: serializers.Serializer, document: dict[str, Any], operations: list[Operation]
+    serializer: serializers.Serializer,
+    document: dict[str, Any],
+    operations: list[Operation],
+    *,
+    working: dict[str, Any] | None = None,
 ) -> PatchResult:
-    """Apply every operation to a copy of ``document``; raise the first error, naming its operation."""
-    engine = PatchEngine(serializer, copy.deepcopy(document))
+    """Apply every operation to a copy of ``document`` (``working``, an equal document nothing else holds,
+    or else a deep copy); raise the first error, naming its operation."""
+    engine = PatchEngine(serializer, copy.deepcopy(document) if working is None else working)
     for operation in operations:
         try:
             engine.apply(operation)

@@ -65,8 +65,11 @@ class PatchRequest:
     def apply(self, instance: models.Model) -> serializers.Serializer:
         """The serializer, validated, that saves ``instance`` with the operations applied; a 400 naming the
         operation when the patched document is invalid."""
-        document = json.loads(json.dumps(self.serializer_class(instance, context=self.context).data))
-        self.result = result = apply_operations(self.reader, document, self.operations)
+        # Plain JSON twice from one text: the document as it is, and the copy the operations change.
+        text = json.dumps(self.serializer_class(instance, context=self.context).data)
+        self.result = result = apply_operations(
+            self.reader, json.loads(text), self.operations, working=json.loads(text)
+        )
         # The attributes the operations changed are validated and written, the others stay as stored;
         # but a validate() of yours sees every attribute, as on PUT: then every one is validated.
         overrides_validate = self.serializer_class.validate is not serializers.Serializer.validate
