@@ -7,7 +7,6 @@ A request goes: authentication and scopes (``SCIMViewMixin``) -> ``get_queryset`
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
@@ -19,21 +18,20 @@ from django.db import DatabaseError, IntegrityError, models, transaction
 from django.db.models import F, prefetch_related_objects
 from django.http import Http404
 from django.utils import timezone
-from rest_framework import serializers, status, viewsets
+from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from . import signals
 from .adoption import scim_writes
-from .exceptions import InvalidSyntax, InvalidValue, PreconditionFailed, Uniqueness, flatten_detail
+from .exceptions import InvalidSyntax, PreconditionFailed, Uniqueness
 from .filters.backends import lenient
 from .filters.translate import FilterTranslator
 from .models import SCIMUser
 from .pagination import rows_of_keys
 from .params import scim_params, search_params
-from .patch import RelationChange, apply_operations, parse_operations
+from .patch import Operation, PatchRequest, parse_operations
 from .prepared import (
     PreparedLookup,
     PreparedQuerySet,
@@ -45,7 +43,7 @@ from .prepared import (
 from .projection import Projection
 from .reverse import resource_location
 from .serializers.base import defined_in_drf_scim
-from .serializers.relations import RelatedResourcesAttribute
+from .serializers.relations import relation_names
 from .settings import scim_settings
 from .tenancy import get_tenant
 from .views import SCIMViewMixin
@@ -138,6 +136,7 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
     serializer_class: type | None = None
     # True/False: PATCH answers 204 / 200 for this resource type; None: PATCH_NO_CONTENT decides.
     patch_no_content: bool | None = None
+    patch_request_class: type[PatchRequest] = PatchRequest
 
     # -- declaration -------------------------------------------------------
 
@@ -544,7 +543,7 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
             serializer = self.get_serializer(instance, data=data)
             serializer.is_valid(raise_exception=True)
             self.perform_save(serializer, savepoint=False)
-            members_changed = bool(self.relation_fields(serializer, writable_only=True))
+            members_changed = bool(relation_names(serializer, writable_only=True))
             self.resource_changed(instance, before, members_changed=members_changed)
         if members_changed or not self.get_queryset().query.annotations:  # else the locked row brought them
             self.refresh_relations(serializer, serializer.instance)
@@ -552,125 +551,29 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
 
     def partial_update(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         """PATCH: apply a PatchOp (RFC 7644 §3.5.2) atomically; see :mod:`drf_scim.patch`."""
-        operations = parse_operations(self.get_request_body(request))
-        serializer_class = self.get_serializer_class()
-        reader = serializer_class(context=self.get_serializer_context())
-        relations = self.relation_fields(reader, writable_only=True)
-        context = {**reader.context, "projection": None, "omit": self.relation_fields(reader)}
-        reader = serializer_class(context=context)
-        no_content = self.get_patch_status(request) == status.HTTP_204_NO_CONTENT
-        asked = set(self.get_projection().attributes or ())
-        response_context = {
-            **self.get_serializer_context(),
-            "omit": {name for name in relations if name.lower() not in asked},
-        }
-        # The read-only relations the response shows (a user's groups) come with the locked row. Writable
-        # ones (members) are read after the write: a PATCH that waited for the lock would see them as they
-        # were when its statement began, older than the version it then writes.
-        response_reader = None if no_content else serializer_class(context={**response_context, "omit": relations})
-        queryset = self.cached_queryset(
-            f"patch:{no_content}",
-            lambda: (
-                self.get_base_queryset()
-                .select_related(*reader.get_select_related())
-                .annotate(**(response_reader.get_annotations() if response_reader else {}))
-            ),
-        )
-        in_row = bool(queryset.query.annotations)
+        patch = self.get_patch_request(parse_operations(self.get_request_body(request)))
+        queryset = self.cached_queryset(patch.purpose, lambda: patch.build_queryset(self.get_base_queryset()))
         with transaction.atomic():
-            instance = self.fetch_object(queryset, f"patch:{no_content}", for_update=True)
+            instance = self.fetch_object(queryset, patch.purpose, for_update=True)
             self.check_object_permissions(request, instance)
             self.check_preconditions(request, instance)
-            document = json.loads(json.dumps(serializer_class(instance, context=context).data))
-            result = apply_operations(reader, document, operations)
-            # The attributes the operations changed are validated and written, the others stay as stored;
-            # but a validate() of yours sees every attribute, as on PUT: then every one is validated.
-            overrides_validate = serializer_class.validate is not serializers.Serializer.validate
-            validating = context if overrides_validate else {**context, "changed": result.changed}
-            serializer = serializer_class(instance, data=result.document, context=validating)
-            if not serializer.is_valid():
-                detail = "; ".join(flatten_detail(serializer.errors))
-                raise InvalidValue(f"{result.engine.blame(serializer.errors)}: {detail}")
+            serializer = patch.apply(instance)
             before = self.snapshot(instance)
             self.perform_save(serializer, savepoint=False)
-            self.apply_relation_changes(instance, result.relations)
-            self.resource_changed(instance, before, members_changed=bool(result.relations))
-
+            patch.apply_relation_changes(instance)
+            self.resource_changed(instance, before, members_changed=patch.changes_relations)
         headers = self.get_resource_headers(serializer, instance)
-        if no_content:
+        if patch.no_content:
             return Response(status=status.HTTP_204_NO_CONTENT, headers=headers)
-        response_serializer = serializer_class(instance, context=response_context)
-        if result.relations or not in_row or relations - response_context["omit"]:
-            self.refresh_relations(response_serializer, instance)
-        return Response(response_serializer.data, headers=headers)
+        serializer = patch.get_response_serializer(instance, queryset, self.refresh_relations)
+        return Response(serializer.data, headers=headers)
 
-    @staticmethod
-    def relation_fields(serializer: Any, *, writable_only: bool = False) -> set[str]:
-        """Relation attributes (members, groups): PATCH works on the document without them, and
-        changes the writable ones by delta, never loading them."""
-        return {
-            name
-            for name, field in serializer.reading_fields.items()
-            if isinstance(field, RelatedResourcesAttribute) and not (writable_only and field.read_only)
-        }
-
-    def apply_relation_changes(self, instance: models.Model, changes: list[RelationChange]) -> None:
-        """Apply member deltas in order: every id is looked up in one query, and runs of adds (or of
-        removes) on the same attribute become one insert (or one delete)."""
-        wanted: dict[int, list[str]] = {}
-        for change in changes:
-            if change.kind in ("add", "replace"):
-                try:
-                    wanted[id(change)] = change.field.values_of(change.values)
-                except ValidationError as exc:
-                    raise InvalidValue(
-                        f"{change.operation.describe()}: {'; '.join(flatten_detail(exc.detail))}"
-                    ) from None
-        found: dict[str, models.Model] = {}
-        by_field: dict[Any, list[str]] = {}
-        for change in changes:
-            by_field.setdefault(change.field, []).extend(wanted.get(id(change), []))
-        for field, values in by_field.items():
-            try:
-                found.update(field.resolve(values))
-            except ValidationError as exc:
-                unknown = next(
-                    (c for c in changes if c.field is field and any(v not in found for v in wanted.get(id(c), []))),
-                    changes[0],
-                )
-                raise InvalidValue(f"{unknown.operation.describe()}: {'; '.join(flatten_detail(exc.detail))}") from None
-
-        run: list[Any] = []
-        run_kind, run_field = None, None
-
-        def flush() -> None:
-            if run_kind == "add":
-                run_field.add_related(instance, list({obj.pk: obj for obj in run}.values()))
-            elif run_kind == "remove":
-                run_field.remove_related(instance, run)
-            run.clear()
-
-        for change in changes:
-            field, kind = change.field, change.kind
-            if kind == "replace":
-                flush()
-                field.clear_related(instance)
-                kind = "add"
-            if kind in ("add", "remove") and (kind, field) == (run_kind, run_field):
-                pass
-            else:
-                flush()
-                run_kind, run_field = (kind, field) if kind in ("add", "remove") else (None, None)
-            if kind == "add":
-                run.extend(found[value] for value in wanted[id(change)])
-            elif kind == "remove":
-                run.extend(item.get("value") for item in change.values if isinstance(item, dict))
-            elif kind == "clear":
-                field.clear_related(instance)
-            else:
-                target = field.get_filter_target(None)
-                field.remove_matching(instance, FilterTranslator(target.inner_resolver).to_q(change.filter))
-        flush()
+    def get_patch_request(self, operations: list[Operation]) -> PatchRequest:
+        """What applies ``operations`` to the resource (``patch_request_class``)."""
+        no_content = self.get_patch_status(self.request) == status.HTTP_204_NO_CONTENT
+        return self.patch_request_class(
+            self.get_serializer_class(), self.get_serializer_context(), operations, no_content=no_content
+        )
 
     def get_patch_status(self, request: Any) -> int:
         """204 for the resource types listed in ``PATCH_NO_CONTENT``, unless attributes are asked for."""

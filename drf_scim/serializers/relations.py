@@ -9,8 +9,8 @@ unknown ones, so a reference never points at nothing.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -20,15 +20,27 @@ from django.db.models.functions import JSONObject
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from ..exceptions import InvalidValue, flatten_detail
 from ..expressions import JSONArraySubquery
 from ..fields import ReferenceAttribute, StringAttribute, TenantUniqueStringAttribute
-from ..filters.translate import ComplexTarget, ConstantTarget, ExistsTarget, FoldedKeyTarget, IdTarget, Target
+from ..filters.translate import (
+    ComplexTarget,
+    ConstantTarget,
+    ExistsTarget,
+    FilterTranslator,
+    FoldedKeyTarget,
+    IdTarget,
+    Target,
+)
 from ..models import SCIMUser
 from ..reverse import resource_location
 from ..schema.attributes import STRING, Attribute, attribute_of
 from ..settings import scim_settings
 from ..tenancy import tenant_of
 from .base import ComplexAttribute, MultiValuedAttribute
+
+if TYPE_CHECKING:
+    from ..patch import RelationChange
 
 
 def parse_ids(values: list[Any]) -> tuple[list[uuid.UUID], list[str]]:
@@ -195,6 +207,54 @@ class RelatedResourcesAttribute(MultiValuedAttribute):
     def clear_related(self, instance: models.Model) -> None:
         self.rows(instance).delete()
 
+    def apply_changes(self, instance: models.Model, changes: Sequence[RelationChange]) -> None:
+        """Apply PATCH's deltas on this attribute in order, never loading the relation: every id is looked up
+        in one query, and runs of adds (or of removes) become one insert (or one delete)."""
+        wanted: dict[int, list[str]] = {}
+        for change in changes:
+            if change.kind in ("add", "replace"):
+                try:
+                    wanted[id(change)] = self.values_of(change.values)
+                except serializers.ValidationError as exc:
+                    raise InvalidValue(
+                        f"{change.operation.describe()}: {'; '.join(flatten_detail(exc.detail))}"
+                    ) from None
+        try:
+            found = self.resolve([value for change in changes for value in wanted.get(id(change), [])])
+        except serializers.ValidationError as exc:
+            naming = next(change for change in changes if wanted.get(id(change)))
+            raise InvalidValue(f"{naming.operation.describe()}: {'; '.join(flatten_detail(exc.detail))}") from None
+
+        run: list[Any] = []
+        run_kind = None
+
+        def flush() -> None:
+            if run_kind == "add":
+                self.add_related(instance, list({obj.pk: obj for obj in run}.values()))
+            elif run_kind == "remove":
+                self.remove_related(instance, run)
+            run.clear()
+
+        for change in changes:
+            kind = change.kind
+            if kind == "replace":
+                flush()
+                self.clear_related(instance)
+                kind = "add"
+            if kind != run_kind:
+                flush()
+                run_kind = kind if kind in ("add", "remove") else None
+            if kind == "add":
+                run.extend(found[value] for value in wanted[id(change)])
+            elif kind == "remove":
+                run.extend(item.get("value") for item in change.values if isinstance(item, dict))
+            elif kind == "clear":
+                self.clear_related(instance)
+            else:  # remove_matching: the filter of a path such as members[value eq "..."]
+                target = self.get_filter_target(None)
+                self.remove_matching(instance, FilterTranslator(target.inner_resolver).to_q(change.filter))
+        flush()
+
     def get_queryset(self) -> models.QuerySet:
         raise NotImplementedError
 
@@ -294,6 +354,16 @@ class RelatedResourcesAttribute(MultiValuedAttribute):
                 + "."
             )
         return {str(value): found[str(value)] for value in dict.fromkeys(ids)}
+
+
+def relation_names(serializer: serializers.Serializer, *, writable_only: bool = False) -> set[str]:
+    """The relation attributes (members, groups) of ``serializer``: PATCH works on the document without them,
+    and changes the writable ones by delta (``RelatedResourcesAttribute.apply_changes``), never loading them."""
+    return {
+        name
+        for name, field in serializer.reading_fields.items()
+        if isinstance(field, RelatedResourcesAttribute) and not (writable_only and field.read_only)
+    }
 
 
 class MembersAttribute(RelatedResourcesAttribute):

@@ -1,16 +1,4 @@
-"""PATCH (RFC 7644 §3.5.2): apply a PatchOp to a resource.
-
-The operations are applied, in order, to the resource's representation (a plain
-JSON document, rendered without its large relations); the result is then
-validated and saved by the serializer exactly as a PUT would be, so every rule
-of the schema (types, mutability, uniqueness) holds for PATCH too. Relations
-such as a group's ``members`` are never loaded: operations on them become set
-deltas (insert or delete rows) applied after the save, in the same transaction.
-
-Identity providers' dialects are accepted: op names in any case, path-less
-values with dotted or URN-qualified keys, filters that create the value they
-do not find, Entra's removal of members by a list of values, and more.
-"""
+"""The PatchOp engine: operations applied, in order, to the plain JSON document of one resource."""
 
 from __future__ import annotations
 
@@ -21,42 +9,25 @@ from typing import Any
 
 from rest_framework import serializers
 
-from .constants import PATCH_OP_SCHEMA
-from .exceptions import (
+from ..exceptions import (
     InvalidFilter,
     InvalidPath,
-    InvalidSyntax,
     InvalidValue,
     Mutability,
     NoTarget,
     SCIMException,
     TooMany,
 )
-from .filters.budget import FilterTooComplex, check_budget
-from .filters.grammar import FilterSyntaxError, FilterValueError, parse_path
-from .filters.nodes import And, AttributePath, Comparison, Node, Not, Or, Present
-from .schema.attributes import READ_ONLY, attribute_of, mutability_of
-from .serializers.relations import RelatedResourcesAttribute
-from .settings import scim_settings
+from ..filters.budget import FilterTooComplex, check_budget
+from ..filters.grammar import FilterSyntaxError, FilterValueError, parse_path
+from ..filters.nodes import And, AttributePath, Comparison, Node, Not, Or, Present
+from ..schema.attributes import READ_ONLY, attribute_of, mutability_of
+from ..serializers.relations import RelatedResourcesAttribute
+from ..settings import scim_settings
+from .operations import Operation
 
-OPS = ("add", "remove", "replace")
 # What resolving one path costs against MAX_PATCH_COST, in compared values (parsing it is the dearer part).
 PATH_COST = 10
-
-
-@dataclass
-class Operation:
-    """One operation of a PatchOp request, as validated."""
-
-    index: int
-    op: str
-    path: str | None
-    value: Any
-    has_value: bool
-
-    def describe(self) -> str:
-        target = f" {self.path!r}" if self.path else ""
-        return f"Operations[{self.index}] ({self.op}{target})"
 
 
 @dataclass
@@ -81,37 +52,6 @@ class Location:
     sub_attribute: str | None = None
     sub_field: serializers.Field | None = None
     touched: str = ""
-
-
-def parse_operations(body: Any) -> list[Operation]:
-    """Validate a PatchOp body (RFC 7644 §3.5.2) and return its operations."""
-    if not isinstance(body, Mapping):
-        raise InvalidSyntax("The request body must be a PatchOp JSON object.")
-    keys = {str(key).lower(): key for key in body}
-    schemas = body.get(keys.get("schemas", "schemas"))
-    if schemas is not None and (not isinstance(schemas, list) or PATCH_OP_SCHEMA not in schemas):
-        raise InvalidSyntax(f"A PatchOp's schemas must contain {PATCH_OP_SCHEMA!r}.")
-    raw = body.get(keys.get("operations", "Operations"))
-    if not isinstance(raw, list) or not raw:
-        raise InvalidSyntax("A PatchOp needs a non-empty list of Operations.")
-    if len(raw) > scim_settings.MAX_PATCH_OPERATIONS:
-        raise InvalidValue(f"A PatchOp may carry at most {scim_settings.MAX_PATCH_OPERATIONS} operations.")
-    operations = []
-    for index, item in enumerate(raw):
-        if not isinstance(item, Mapping):
-            raise InvalidSyntax(f"Operations[{index}] must be an object.")
-        fields = {str(key).lower(): value for key, value in item.items()}
-        op = fields.get("op")
-        if not isinstance(op, str) or op.lower() not in OPS:
-            raise InvalidSyntax(f"Operations[{index}]: op must be add, remove or replace, not {op!r}.")
-        path = fields.get("path")
-        if path is not None and not isinstance(path, str):
-            raise InvalidPath(f"Operations[{index}]: path must be a string.")
-        operation = Operation(index, op.lower(), path or None, fields.get("value"), "value" in fields)
-        if operation.op in ("add", "replace") and not operation.has_value:
-            raise InvalidValue(f"{operation.describe()} needs a value.")
-        operations.append(operation)
-    return operations
 
 
 def _find(fields: Mapping[str, serializers.Field], name: str) -> tuple[str, serializers.Field] | None:
@@ -528,10 +468,15 @@ def same_json(a: Any, b: Any) -> bool:
 
 
 def apply_operations(
-    serializer: serializers.Serializer, document: dict[str, Any], operations: list[Operation]
+    serializer: serializers.Serializer,
+    document: dict[str, Any],
+    operations: list[Operation],
+    *,
+    working: dict[str, Any] | None = None,
 ) -> PatchResult:
-    """Apply every operation to a copy of ``document``; raise the first error, naming its operation."""
-    engine = PatchEngine(serializer, copy.deepcopy(document))
+    """Apply every operation to a copy of ``document`` (``working``, an equal document nothing else holds,
+    or else a deep copy); raise the first error, naming its operation."""
+    engine = PatchEngine(serializer, copy.deepcopy(document) if working is None else working)
     for operation in operations:
         try:
             engine.apply(operation)

@@ -1,0 +1,104 @@
+"""One PATCH of one resource, from the parsed operations to the validated save and the relation deltas."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.db import models
+from rest_framework import serializers
+
+from ..exceptions import InvalidValue, flatten_detail
+from ..serializers.relations import relation_names
+from .engine import PatchResult, apply_operations
+from .operations import Operation
+
+
+class PatchRequest:
+    """Applies a PatchOp to one resource for ``SCIMModelViewSet.partial_update``, inside its transaction.
+
+    The operations change the resource's document rendered without its relations (``apply``); the
+    patched document is validated as a PUT body would be, and the view saves it; the operations on
+    writable relations (a group's members) then become set deltas (``apply_relation_changes``).
+    """
+
+    def __init__(
+        self,
+        serializer_class: type[serializers.Serializer],
+        context: dict[str, Any],
+        operations: list[Operation],
+        *,
+        no_content: bool,
+    ) -> None:
+        self.serializer_class = serializer_class
+        self.operations = operations
+        self.no_content = no_content  # a 204 answers: no response document to read
+        self.reader = serializer_class(context=context)
+        self.relations = relation_names(self.reader, writable_only=True)
+        # The document the operations apply to: every attribute (no projection), no relation.
+        self.context = {**context, "projection": None, "omit": relation_names(self.reader)}
+        self.reader = serializer_class(context=self.context)
+        projection = context.get("projection")
+        asked = set(projection.attributes or ()) if projection is not None else set()
+        # The response shows the writable relations only when asked for by name (a 100,000-member group).
+        self.response_context = {**context, "omit": {name for name in self.relations if name.lower() not in asked}}
+        self.result: PatchResult | None = None
+
+    @property
+    def purpose(self) -> str:
+        """What the viewset caches this PATCH's queryset (and its prepared read) under."""
+        return f"patch:{self.no_content}"
+
+    def build_queryset(self, base: models.QuerySet) -> models.QuerySet:
+        """The rows a PATCH reads from ``base``: what the document needs and, when a response is rendered, the
+        read-only relations it shows (a user's groups), which come with the locked row. Writable ones
+        (members) are read after the write: a PATCH that waited for the lock would see them as they were
+        when its statement began, older than the version it then writes."""
+        annotations = {}
+        if not self.no_content:
+            annotations = self.serializer_class(
+                context={**self.response_context, "omit": self.relations}
+            ).get_annotations()
+        return base.select_related(*self.reader.get_select_related()).annotate(**annotations)
+
+    def apply(self, instance: models.Model) -> serializers.Serializer:
+        """The serializer, validated, that saves ``instance`` with the operations applied; a 400 naming the
+        operation when the patched document is invalid."""
+        # Plain JSON twice from one text: the document as it is, and the copy the operations change.
+        text = json.dumps(self.serializer_class(instance, context=self.context).data)
+        self.result = result = apply_operations(
+            self.reader, json.loads(text), self.operations, working=json.loads(text)
+        )
+        # The attributes the operations changed are validated and written, the others stay as stored;
+        # but a validate() of yours sees every attribute, as on PUT: then every one is validated.
+        overrides_validate = self.serializer_class.validate is not serializers.Serializer.validate
+        context = self.context if overrides_validate else {**self.context, "changed": result.changed}
+        serializer = self.serializer_class(instance, data=result.document, context=context)
+        if not serializer.is_valid():
+            detail = "; ".join(flatten_detail(serializer.errors))
+            raise InvalidValue(f"{result.engine.blame(serializer.errors)}: {detail}")
+        return serializer
+
+    @property
+    def changes_relations(self) -> bool:
+        """Whether the operations change a relation (a group's members)."""
+        return bool(self.result and self.result.relations)
+
+    def apply_relation_changes(self, instance: models.Model) -> None:
+        """Apply the relation deltas to ``instance`` after its save, each attribute's in order, by that attribute."""
+        by_attribute: dict[Any, list[Any]] = {}
+        for change in self.result.relations if self.result else ():
+            by_attribute.setdefault(change.field, []).append(change)
+        for attribute, changes in by_attribute.items():
+            attribute.apply_changes(instance, changes)
+
+    def get_response_serializer(
+        self, instance: models.Model, queryset: models.QuerySet, refresh: Callable[[Any, models.Model], None]
+    ) -> serializers.Serializer:
+        """The serializer of the 200 response; ``refresh`` reads the relations it shows that ``queryset``
+        (what ``build_queryset`` returned) did not bring in the row, or that the PATCH changed."""
+        serializer = self.serializer_class(instance, context=self.response_context)
+        if self.changes_relations or not queryset.query.annotations or self.relations - self.response_context["omit"]:
+            refresh(serializer, instance)
+        return serializer
