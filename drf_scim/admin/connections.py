@@ -1,21 +1,11 @@
-"""The Django admin of a SCIM integration: its connections, and the SCIM bookkeeping of users and groups.
-
-The connections page is the console of the people who run provisioning: each identity provider's OAuth2
-application with its tenant, scopes, token expiry and activity, and the buttons that make a connection and
-issue, rotate and revoke its token (shown once). The user and group pages show what drf_scim keeps beside
-the host's accounts (tenant, keys, the raw document, the indexed values), read-only: SCIM clients and the
-host's own models are where accounts change.
-"""
+"""The connections page: each identity provider's OAuth2 application, its tokens and its activity."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
@@ -25,136 +15,11 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from oauth2_provider.models import get_access_token_model, get_application_model
 
-from . import activity, connections
-from .connections import ConnectionRefused
-from .models import SCIMActivity, SCIMClient, SCIMGroup, SCIMUser, SCIMValue
-from .reverse import ROOT_URL_NAME
-from .settings import scim_settings
-
-
-def scope_choices() -> list[tuple[str, str]]:
-    return [(name, f"{name} — {description}") for name, description in connections.available_scopes().items()]
-
-
-def expires_days_field() -> forms.IntegerField:
-    return forms.IntegerField(
-        label="Expires after (days)",
-        min_value=1,
-        initial=connections.DEFAULT_EXPIRES_DAYS,
-        help_text="The identity provider stops provisioning when its token expires: rotate it before.",
-    )
-
-
-class TokenForm(forms.Form):
-    """The scopes and lifetime of a token to issue."""
-
-    scopes = forms.MultipleChoiceField(
-        choices=scope_choices,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="A token needs READ_SCOPE and WRITE_SCOPE (or resource type scopes) to provision.",
-    )
-    expires_days = expires_days_field()
-
-    def clean_scopes(self) -> list[str]:
-        scopes = self.cleaned_data["scopes"]
-        try:
-            connections.check_scopes(scopes)
-        except ConnectionRefused as refused:
-            raise forms.ValidationError(str(refused)) from None
-        return scopes
-
-
-class RotateForm(forms.Form):
-    """The lifetime of the token that replaces a connection's tokens."""
-
-    expires_days = expires_days_field()
-
-
-class ConnectionCreationForm(TokenForm, forms.ModelForm):
-    """A new connection: its name, its tenant (when tenants are used) and its first token."""
-
-    name = forms.CharField(max_length=255, help_text="The identity provider, e.g. 'Microsoft Entra ID' or 'Okta'.")
-
-    class Meta:
-        model = SCIMClient
-        fields = ["name", "tenant", "scopes", "expires_days"]
-        help_texts = {"tenant": "The tenant this connection provisions; empty for the default tenant."}
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["scopes"].initial = connections.default_scopes()
-
-    def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
-        application = get_application_model().objects.filter(name=name).order_by("pk").first()
-        if application is not None and SCIMClient.objects.filter(client_id=application.client_id).exists():
-            raise forms.ValidationError(f"There is a connection named {name!r}: issue a new token on its page.")
-        return name
-
-    def clean_tenant(self) -> str:
-        try:
-            return connections.clean_tenant(self.cleaned_data.get("tenant") or "")
-        except ConnectionRefused as refused:
-            raise forms.ValidationError(str(refused)) from None
-
-    def create(self) -> tuple[SCIMClient, connections.IssuedToken]:
-        data = self.cleaned_data
-        with transaction.atomic():
-            connection = connections.connect(data["name"], tenant=data.get("tenant", ""))
-            issued = connections.issue_token(connection.application, data["scopes"], expires_days=data["expires_days"])
-        return SCIMClient.objects.get(client_id=connection.application.client_id), issued
-
-
-class ConnectionChangeForm(forms.ModelForm):
-    """Rename a connection, or move it to another tenant (which its tokens then provision)."""
-
-    name = forms.CharField(max_length=255)
-    move_tenant = forms.BooleanField(
-        required=False,
-        label="Move to this tenant",
-        help_text="Its tokens then see the new tenant's users and groups, and no longer those of the old one.",
-    )
-
-    class Meta:
-        model = SCIMClient
-        fields = ["name", "tenant", "move_tenant"]
-        help_texts = {"tenant": "The tenant this connection provisions; empty for the default tenant."}
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.application = get_application_model().objects.filter(client_id=self.instance.client_id).first()
-        self.fields["name"].initial = getattr(self.application, "name", "")
-
-    def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
-        others = get_application_model().objects.filter(name=name)
-        if self.application is not None:
-            others = others.exclude(pk=self.application.pk)
-        if others.exists():
-            raise forms.ValidationError(f"Another OAuth2 application is named {name!r}.")
-        return name
-
-    def clean_tenant(self) -> str:
-        try:
-            return connections.clean_tenant(self.cleaned_data.get("tenant") or "")
-        except ConnectionRefused as refused:
-            raise forms.ValidationError(str(refused)) from None
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if "tenant" in self.fields and "tenant" in self.changed_data and not data.get("move_tenant"):
-            self.add_error(
-                "move_tenant",
-                f"This connection provisions {connections.tenant_label(self.initial.get('tenant') or '')}: "
-                "check this box to move it, with its tokens, to the tenant above.",
-            )
-        return data
-
-    def save(self, commit: bool = True) -> SCIMClient:
-        if self.application is not None and self.application.name != self.cleaned_data["name"]:
-            self.application.name = self.cleaned_data["name"]
-            self.application.save(update_fields=["name"])
-        return super().save(commit)
+from .. import activity, connections
+from ..models import SCIMActivity, SCIMClient
+from ..reverse import ROOT_URL_NAME
+from ..settings import scim_settings
+from .forms import ConnectionChangeForm, ConnectionCreationForm, RotateForm, TokenForm
 
 
 def connection_name(obj: SCIMClient) -> str:
@@ -433,85 +298,3 @@ class ConnectionAdmin(admin.ModelAdmin):
             "change_url": reverse("admin:drf_scim_scimclient_change", args=[obj.pk]),
         }
         return TemplateResponse(request, "admin/drf_scim/scimclient/token.html", context)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """A view of drf_scim's bookkeeping: no adding, changing or deleting here."""
-
-    def has_add_permission(self, request: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        # Deleting an account deletes its SCIM row too, and the account's delete page asks this for it; these
-        # pages offer no deletion of their own, which would leave the account without its SCIM id.
-        match = getattr(request, "resolver_match", None)
-        own_page = bool(match and (match.url_name or "").startswith(f"{self.opts.app_label}_{self.opts.model_name}_"))
-        return obj is not None and not own_page and super().has_delete_permission(request, obj)
-
-    @admin.display(description="document (attributes without a column)")
-    def document(self, obj: Any) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(obj.data, indent=2, sort_keys=True, ensure_ascii=False))
-
-    @admin.display(description="indexed values (filters, uniqueness)")
-    def indexed_values(self, obj: Any) -> str:
-        resource_type = ContentType.objects.get_for_model(type(obj))
-        rows = SCIMValue.objects.filter(resource_type=resource_type, resource_id=obj.pk).order_by("attribute", "pk")
-        lines = format_html_join(
-            "", "<tr><td>{}</td><td>{}</td></tr>", ((row.attribute, row.value_key) for row in rows[:200])
-        )
-        if not lines:
-            return "-"
-        return format_html(
-            "<table><thead><tr><th>attribute</th><th>key</th></tr></thead><tbody>{}</tbody></table>", lines
-        )
-
-
-@admin.register(SCIMUser)
-class SCIMUserAdmin(ReadOnlyAdmin):
-    list_display = ("user", "scim_id", "tenant", "external_id", "last_modified", "adopted", "deleted")
-    list_filter = ("tenant", "adopted", ("deleted", admin.EmptyFieldListFilter))
-    list_select_related = ("user",)
-    search_fields = ("user_name_key", "external_id", "scim_id")
-    fields = (
-        "user",
-        "scim_id",
-        "tenant",
-        "external_id",
-        "user_name_key",
-        "manager",
-        "version",
-        "created",
-        "last_modified",
-        "deleted",
-        "adopted",
-        "host_state",
-        "document",
-        "indexed_values",
-    )
-    readonly_fields = fields
-
-
-@admin.register(SCIMGroup)
-class SCIMGroupAdmin(ReadOnlyAdmin):
-    list_display = ("group", "scim_id", "tenant", "external_id", "last_modified", "adopted")
-    list_filter = ("tenant", "adopted")
-    list_select_related = ("group",)
-    search_fields = ("group__name", "display_name_key", "external_id", "scim_id")
-    fields = (
-        "group",
-        "scim_id",
-        "tenant",
-        "external_id",
-        "display_name_key",
-        "version",
-        "created",
-        "last_modified",
-        "adopted",
-        "host_state",
-        "document",
-        "indexed_values",
-    )
-    readonly_fields = fields
