@@ -82,9 +82,14 @@ class ActivityRecorder:
         with self._lock:
             return {day: Counts(**vars(counts)) for (key, day), counts in self._tally.items() if key == client_id}
 
-    def forget(self) -> None:
+    def forget(self, client_ids: Any = None) -> None:
+        """Drop the tally of ``client_ids`` (connections deleted), or all of it."""
         with self._lock:
-            self._tally.clear()
+            if client_ids is None:
+                self._tally.clear()
+            else:
+                for key in [key for key in self._tally if key[0] in set(client_ids)]:
+                    del self._tally[key]
 
     def flush(self, using: str = DEFAULT_DB_ALIAS) -> int:
         """Write the tally; how many (connection, day) rows were written. What could not be written is kept."""
@@ -141,7 +146,8 @@ request_finished.connect(recorder.flush_if_due, dispatch_uid="drf_scim_write_act
 
 
 def flush() -> int:
-    """Write this process's tally now (e.g. when a worker exits); how many rows were written."""
+    """Write this process's tally now (e.g. when a worker exits), outside any transaction (a rollback would take
+    the counts along); how many rows were written."""
     return recorder.flush()
 
 

@@ -137,6 +137,32 @@ class Connection:
     moved_from: str | None = None
 
 
+def is_provisioning_application(application: Any) -> bool:
+    """Whether ``application`` is one a connection may be: a confidential client-credentials client of no user.
+
+    Any other application (a mobile app's, a partner's authorization-code client) serves people, whose tokens a
+    connection's rotation or deletion would end; it never becomes a connection.
+    """
+    Application = get_application_model()
+    return (
+        application.authorization_grant_type == Application.GRANT_CLIENT_CREDENTIALS
+        and application.client_type == Application.CLIENT_CONFIDENTIAL
+        and application.user_id is None
+    )
+
+
+def application_named(name: str) -> Any:
+    """The application a connection named ``name`` is (None: there is none yet); refused when an application
+    of that name serves people rather than provisioning."""
+    application = get_application_model().objects.filter(name=name.strip()).order_by("pk").first()
+    if application is not None and not is_provisioning_application(application):
+        raise ConnectionRefused(
+            f"The OAuth2 application {application.name!r} is not a confidential client-credentials application of "
+            "no user, so it is no provisioning connection: give the connection another name."
+        )
+    return application
+
+
 def connect(name: str, *, tenant: str | None = None, move: bool = False) -> Connection:
     """The application named ``name`` as a connection, made when there is none.
 
@@ -148,7 +174,7 @@ def connect(name: str, *, tenant: str | None = None, move: bool = False) -> Conn
     if not name:
         raise ConnectionRefused("A connection needs a name, e.g. 'Okta'.")
     with transaction.atomic():
-        application = Application.objects.filter(name=name).order_by("pk").first()
+        application = application_named(name)
         created = application is None
         if created:
             application = Application.objects.create(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.contrib.auth.models import Permission, User
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -112,6 +113,17 @@ class TestConnectionsList:
         assert ">Microsoft Entra ID<" in html
         assert ">Okta<" not in html
 
+    def test_works_in_a_project_without_time_zones(self, admin_client, settings):
+        settings.USE_TZ = False
+        client = bearer(scim_token("--client", "Entra"))
+        assert client.get(f"{BASE}/Users").status_code == 200
+        cells = row_of(admin_client.get(CONNECTIONS), "Entra").split("|")
+        assert cells[4] != "never"
+        assert cells[-3:] == ["1", "1", "0"]
+        record = connection_of("Entra")
+        page = admin_client.get(f"{CONNECTIONS}{record.pk}/change/").content.decode()
+        assert "<td>scim:read scim:write</td><td>live</td>" in page
+
     def test_hides_the_tenant_column_without_a_tenant_resolver(self, admin_client):
         scim_token("--client", "Entra")
         assert "column-tenant_name" not in admin_client.get(CONNECTIONS).content.decode()
@@ -195,6 +207,24 @@ class TestMakingAConnection:
         )
         assert "There is a connection named &#x27;Okta&#x27;" in response.content.decode()
         assert get_application_model().objects.count() == 1
+
+    def test_never_takes_over_an_application_that_serves_people(self, admin_client):
+        Application = get_application_model()
+        app = Application.objects.create(
+            name="Mobile app",
+            client_type=Application.CLIENT_PUBLIC,
+            authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+            redirect_uris="https://app.example.com/callback",
+        )
+        response = admin_client.post(
+            f"{CONNECTIONS}add/", {"name": "Mobile app", "scopes": ["scim:read"], "expires_days": 365}
+        )
+        assert "is not a confidential client-credentials application" in response.content.decode()
+        assert not get_access_token_model().objects.exists()
+        assert not SCIMClient.objects.exists()
+        with pytest.raises(CommandError, match="is not a confidential client-credentials application"):
+            scim_token("--client", "Mobile app")
+        assert Application.objects.get() == app
 
     def test_needs_the_add_permission(self, client):
         staff = User.objects.create_user("viewer", password="pw", is_staff=True)
@@ -324,6 +354,7 @@ class TestChangingAConnection:
         token = scim_token("--client", "Okta")
         bearer(token).get(f"{BASE}/Users")
         activity.recorder.flush()
+        bearer(token).get(f"{BASE}/Users")  # counted, not written yet
         record = connection_of("Okta")
         response = admin_client.post(f"{CONNECTIONS}{record.pk}/delete/", {"post": "yes"})
         assert response.status_code == 302
@@ -332,6 +363,8 @@ class TestChangingAConnection:
         assert not SCIMActivity.objects.exists()
         assert not SCIMClient.objects.exists()
         assert bearer(token).get(f"{BASE}/Users").status_code == 401
+        activity.recorder.flush()
+        assert not SCIMActivity.objects.exists()  # what this process had not written went too
 
 
 @pytest.mark.django_db
@@ -466,6 +499,13 @@ def test_upgrading_makes_connections_of_the_applications_whose_tokens_carry_a_sc
     make_token("scim:users:write", client="Users only")
     make_token("scim:write", client="Entra")
     make_token("openid profile", client="Host's own API")
+    Application = get_application_model()
+    mobile = Application.objects.create(
+        name="Mobile app", client_type=Application.CLIENT_PUBLIC, authorization_grant_type="authorization-code"
+    )
+    get_access_token_model().objects.create(
+        application=mobile, token="mobile-1", scope="scim:read", expires=timezone.now() + timedelta(days=1)
+    )
     SCIMClient.objects.create(client_id=get_application_model().objects.get(name="Entra").client_id, tenant="acme")
     migration.record_connections(apps, SimpleNamespace(connection=connection))
     names = dict(get_application_model().objects.values_list("client_id", "name"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib import admin, messages
@@ -12,7 +13,9 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
+from django.views.decorators.debug import sensitive_variables
 from oauth2_provider.models import get_access_token_model, get_application_model
 
 from .. import activity, connections
@@ -20,6 +23,11 @@ from ..models import SCIMActivity, SCIMClient
 from ..reverse import ROOT_URL_NAME
 from ..settings import scim_settings
 from .forms import ConnectionChangeForm, ConnectionCreationForm, RotateForm, TokenForm
+
+
+def local(value: datetime) -> datetime:
+    """``value`` in the current time zone (as it is when ``USE_TZ`` is False)."""
+    return timezone.localtime(value) if timezone.is_aware(value) else value
 
 
 def connection_name(obj: SCIMClient) -> str:
@@ -106,12 +114,12 @@ class ConnectionAdmin(admin.ModelAdmin):
         if obj.expires is None:
             return format_html("<strong>{}</strong>", "no live token")
         suffix = f" (+{obj.live_tokens - 1} other)" if obj.live_tokens > 1 else ""
-        return f"{timezone.localtime(obj.expires):%Y-%m-%d %H:%M}{suffix}"
+        return f"{local(obj.expires):%Y-%m-%d %H:%M}{suffix}"
 
     @admin.display(description="last request")
     def last_request(self, obj: Any) -> str:
         last = self.usage(obj).last_request
-        return f"{timezone.localtime(last):%Y-%m-%d %H:%M:%S}" if last else "never"
+        return f"{local(last):%Y-%m-%d %H:%M:%S}" if last else "never"
 
     @admin.display(description="requests today")
     def requests_today(self, obj: Any) -> int:
@@ -136,8 +144,8 @@ class ConnectionAdmin(admin.ModelAdmin):
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    f"{timezone.localtime(token.created):%Y-%m-%d %H:%M}",
-                    f"{timezone.localtime(token.expires):%Y-%m-%d %H:%M}",
+                    f"{local(token.created):%Y-%m-%d %H:%M}",
+                    f"{local(token.expires):%Y-%m-%d %H:%M}",
                     token.scope,
                     "live" if token.expires > now else "expired",
                 )
@@ -166,7 +174,7 @@ class ConnectionAdmin(admin.ModelAdmin):
                     counts.requests,
                     counts.writes,
                     counts.errors,
-                    f"{timezone.localtime(counts.last_request):%H:%M:%S}",
+                    f"{local(counts.last_request):%H:%M:%S}",
                 )
                 for day, counts in days
             ),
@@ -202,12 +210,17 @@ class ConnectionAdmin(admin.ModelAdmin):
 
     @staticmethod
     def delete_connections(queryset: Any) -> None:
-        """A connection goes with its OAuth2 application, its tokens and its activity."""
+        """A connection goes with its OAuth2 application (a provisioning one: any other stays, only no
+        longer a connection), its tokens and its activity."""
         client_ids = list(queryset.values_list("client_id", flat=True))
+        applications = get_application_model().objects.filter(client_id__in=client_ids)
         with transaction.atomic():
-            get_application_model().objects.filter(client_id__in=client_ids).delete()
+            for application in applications:
+                if connections.is_provisioning_application(application):
+                    application.delete()
             SCIMActivity.objects.filter(client_id__in=client_ids).delete()
             SCIMClient.objects.filter(client_id__in=client_ids).delete()
+        activity.recorder.forget(client_ids)
 
     # -- issuing, rotating and revoking tokens -------------------------------------------------------------
 
@@ -245,6 +258,7 @@ class ConnectionAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/drf_scim/scimclient/action.html", context)
 
+    @method_decorator(sensitive_variables("issued", "context"))
     def issue_view(self, request: Any, object_id: str) -> Any:
         obj, application = self.get_connection(request, object_id)
         newest = connections.live_tokens(application).first()
@@ -259,6 +273,7 @@ class ConnectionAdmin(admin.ModelAdmin):
         text = "A new token, beside the ones the connection has (they keep working until revoked or expired)."
         return self.action_page(request, obj, f"Issue a token for {obj.name}", text, form, "Issue token")
 
+    @method_decorator(sensitive_variables("issued", "context"))
     def rotate_view(self, request: Any, object_id: str) -> Any:
         obj, application = self.get_connection(request, object_id)
         newest = connections.live_tokens(application).first()
@@ -280,10 +295,11 @@ class ConnectionAdmin(admin.ModelAdmin):
             count = connections.revoke_tokens(application)
             self.log_change(request, obj, f"Revoked {count} token(s).")
             self.message_user(request, f"Revoked {count} token(s) of {obj.name}.", messages.SUCCESS)
-            return HttpResponseRedirect(reverse("admin:drf_scim_scimclient_change", args=[obj.pk]))
+            return HttpResponseRedirect(reverse(f"{self.admin_site.name}:drf_scim_scimclient_change", args=[obj.pk]))
         text = "Every token of this connection stops working at once (within TOKEN_CACHE_SECONDS in other processes)."
         return self.action_page(request, obj, f"Revoke the tokens of {obj.name}", text, button="Revoke all tokens")
 
+    @method_decorator(sensitive_variables("issued", "context"))
     def token_response(self, request: Any, obj: Any, issued: connections.IssuedToken, created: bool = False) -> Any:
         """The page that shows a new token, once: it is not stored, and admin pages are never cached."""
         context = {
@@ -295,6 +311,6 @@ class ConnectionAdmin(admin.ModelAdmin):
             "issued": issued,
             "created": created,
             "base_url": scim_base_url(request),
-            "change_url": reverse("admin:drf_scim_scimclient_change", args=[obj.pk]),
+            "change_url": reverse(f"{self.admin_site.name}:drf_scim_scimclient_change", args=[obj.pk]),
         }
         return TemplateResponse(request, "admin/drf_scim/scimclient/token.html", context)

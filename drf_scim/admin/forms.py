@@ -67,7 +67,10 @@ class ConnectionCreationForm(TokenForm, forms.ModelForm):
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
-        application = get_application_model().objects.filter(name=name).order_by("pk").first()
+        try:
+            application = connections.application_named(name)
+        except ConnectionRefused as refused:
+            raise forms.ValidationError(str(refused)) from None
         if application is not None and SCIMClient.objects.filter(client_id=application.client_id).exists():
             raise forms.ValidationError(f"There is a connection named {name!r}: issue a new token on its page.")
         return name

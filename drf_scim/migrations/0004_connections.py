@@ -3,25 +3,40 @@ from oauth2_provider.settings import oauth2_settings
 
 
 def record_connections(apps, schema_editor):
-    """Applications whose tokens carry a SCIM scope are connections: give each a SCIMClient row (default tenant)."""
+    """Provisioning applications (confidential, client credentials, no user) whose tokens carry a SCIM scope are
+    connections: give each a SCIMClient row (the default tenant)."""
+    from django.db.models import Q
+
     from drf_scim.settings import scim_settings
 
     scopes = {scim_settings.READ_SCOPE, scim_settings.WRITE_SCOPE}
     for granted in scim_settings.RESOURCE_TYPE_SCOPES.values():
         scopes.update(granted.values())
-    AccessToken = apps.get_model(oauth2_settings.ACCESS_TOKEN_MODEL)
-    Application = apps.get_model(oauth2_settings.APPLICATION_MODEL)
+    try:
+        AccessToken = apps.get_model(oauth2_settings.ACCESS_TOKEN_MODEL)
+        Application = apps.get_model(oauth2_settings.APPLICATION_MODEL)
+    except LookupError:  # swapped models that a later migration of their app makes: no tokens to read yet
+        return
     SCIMClient = apps.get_model("drf_scim", "SCIMClient")
     db = schema_editor.connection.alias
     known = set(SCIMClient.objects.using(db).values_list("client_id", flat=True))
+    mentions = Q()
+    for scope in scopes:
+        mentions |= Q(scope__contains=scope)
     with_scopes = {
         application_id
-        for application_id, scope in AccessToken.objects.using(db).values_list("application_id", "scope")
-        if application_id is not None and scopes.intersection(scope.split())
+        for application_id, scope in AccessToken.objects.using(db)
+        .filter(mentions, application__isnull=False)
+        .values_list("application_id", "scope")
+        .distinct()
+        if scopes.intersection(scope.split())
     }
+    provisioning = Application.objects.using(db).filter(
+        pk__in=with_scopes, authorization_grant_type="client-credentials", client_type="confidential", user=None
+    )
     SCIMClient.objects.using(db).bulk_create(
         SCIMClient(client_id=client_id, tenant="")
-        for client_id in Application.objects.using(db).filter(pk__in=with_scopes).values_list("client_id", flat=True)
+        for client_id in provisioning.values_list("client_id", flat=True)
         if client_id not in known
     )
 

@@ -118,7 +118,7 @@ class Command(BaseCommand):
             )
 
     def revoke(self, name: str) -> None:
-        application = get_application_model().objects.filter(name=name).first()
+        application = get_application_model().objects.filter(name=name).order_by("pk").first()
         if application is None:
             raise CommandError(f"No client named {name!r}.")
         count = connections.revoke_tokens(application)
