@@ -49,6 +49,13 @@ def shown_token(response) -> str:
     return re.search(r'value="([^"]+)" id="scim-token"', response.content.decode()).group(1)
 
 
+def send_action(client, url: str, data: dict | None = None):
+    """Open a token form (issue, rotate) and send it, as a person does: its one-time value goes along."""
+    page = client.get(url).content.decode()
+    once = re.search(r'name="once" value="([^"]+)"', page).group(1)
+    return client.post(url, {"once": once, **(data or {})})
+
+
 def connection_of(name: str) -> SCIMClient:
     return SCIMClient.objects.get(client_id=get_application_model().objects.get(name=name).client_id)
 
@@ -254,8 +261,8 @@ class TestTokensOfAConnection:
         page = admin_client.get(f"{CONNECTIONS}{record.pk}/token/issue/")
         assert page.status_code == 200
         assert get_access_token_model().objects.count() == 1  # a GET changes nothing
-        response = admin_client.post(
-            f"{CONNECTIONS}{record.pk}/token/issue/", {"scopes": ["scim:read"], "expires_days": 7}
+        response = send_action(
+            admin_client, f"{CONNECTIONS}{record.pk}/token/issue/", {"scopes": ["scim:read"], "expires_days": 7}
         )
         assert "no-store" in response["Cache-Control"]
         new = bearer(shown_token(response))
@@ -268,7 +275,7 @@ class TestTokensOfAConnection:
         scim_token("--client", "Entra", "--scopes", "scim:read", "--expires-days", "30")
         page = admin_client.get(f"{CONNECTIONS}{record.pk}/token/rotate/").content.decode()
         assert 'name="expires_days" value="30"' in page
-        response = admin_client.post(f"{CONNECTIONS}{record.pk}/token/rotate/", {"expires_days": 30})
+        response = send_action(admin_client, f"{CONNECTIONS}{record.pk}/token/rotate/", {"expires_days": 30})
         assert "2 earlier tokens revoked" in response.content.decode()
         token = get_access_token_model().objects.get()  # revoking deletes
         assert token.scope == "scim:read"
@@ -285,13 +292,28 @@ class TestTokensOfAConnection:
         record, old = entra
         assert admin_client.get(f"{CONNECTIONS}{record.pk}/token/rotate/").status_code == 200
         assert bearer(old).get(f"{BASE}/Users").status_code == 200  # a GET changes nothing
-        response = admin_client.post(f"{CONNECTIONS}{record.pk}/token/rotate/", {"expires_days": 365})
+        response = send_action(admin_client, f"{CONNECTIONS}{record.pk}/token/rotate/", {"expires_days": 365})
         assert "1 earlier token revoked" in response.content.decode()
         gone = bearer(old).get(f"{BASE}/Users")
         assert gone.status_code == 401
         assert gone.body["detail"].startswith("Invalid or expired token")
         new = bearer(shown_token(response))
         assert new.post(f"{BASE}/Users", user_body()).status_code == 201
+
+    @pytest.mark.parametrize("action", ["issue", "rotate"])
+    def test_a_form_sent_again_makes_no_second_token(self, admin_client, entra, action):
+        record, _ = entra
+        url = f"{CONNECTIONS}{record.pk}/token/{action}/"
+        once = re.search(r'name="once" value="([^"]+)"', admin_client.get(url).content.decode()).group(1)
+        data = {"once": once, "scopes": ["scim:read", "scim:write"], "expires_days": 30}
+        shown = shown_token(admin_client.post(url, data))
+        tokens = get_access_token_model().objects.count()
+        again = admin_client.post(url, data)  # the browser's reload of that POST
+        assert again.status_code == 409
+        assert "This form was sent already" in again.content.decode()
+        assert get_access_token_model().objects.count() == tokens
+        assert bearer(shown).get(f"{BASE}/Users").status_code == 200  # a rotation's token is not rotated away
+        assert admin_client.post(url, {"scopes": ["scim:read"], "expires_days": 30}).status_code == 409
 
     def test_revoke_stops_every_token(self, admin_client, entra):
         record, old = entra

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +24,20 @@ from ..models import SCIMActivity, SCIMClient
 from ..reverse import ROOT_URL_NAME
 from ..settings import scim_settings
 from .forms import ConnectionChangeForm, ConnectionCreationForm, RotateForm, TokenForm
+
+ACTION_FORMS = "drf_scim_action_forms"
+
+
+def new_action_form(request: Any) -> str:
+    """A value that lets one token form be sent once: a reload of its POST finds it spent, and issues (or
+    rotates away) no second token."""
+    value = secrets.token_urlsafe(16)
+    request.session[ACTION_FORMS] = [*request.session.get(ACTION_FORMS, [])[-19:], value]
+    return value
+
+
+def spend_action_form(request: Any, value: str) -> None:
+    request.session[ACTION_FORMS] = [sent for sent in request.session.get(ACTION_FORMS, []) if sent != value]
 
 
 def local(value: datetime) -> datetime:
@@ -246,7 +261,9 @@ class ConnectionAdmin(admin.ModelAdmin):
             raise Http404("The OAuth2 application of this connection is gone.")
         return obj, application
 
-    def action_page(self, request: Any, obj: Any, title: str, text: str, form: Any = None, button: str = "") -> Any:
+    def action_page(
+        self, request: Any, obj: Any, title: str, text: str, form: Any = None, button: str = "", once: str = ""
+    ) -> Any:
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -255,31 +272,57 @@ class ConnectionAdmin(admin.ModelAdmin):
             "text": text,
             "form": form,
             "button": button,
+            "once": once,
         }
         return TemplateResponse(request, "admin/drf_scim/scimclient/action.html", context)
+
+    def sent_already(self, request: Any, obj: Any) -> Any:
+        """The answer to a token form sent a second time (a reload): no new token."""
+        text = (
+            "This form was sent already: the token it made was shown once and is not shown, or made, again. "
+            "Issue or rotate from the connection's page for another."
+        )
+        response = self.action_page(request, obj, "Sent already", text)
+        response.status_code = 409
+        return response
+
+    def sent_once(self, request: Any) -> tuple[bool, str]:
+        """(whether a POST carries a token form's value not spent yet, the value for the form to render)."""
+        if request.method != "POST":
+            return True, new_action_form(request)
+        once = request.POST.get("once", "")
+        return once in request.session.get(ACTION_FORMS, []), once
 
     @method_decorator(sensitive_variables("issued", "context"))
     def issue_view(self, request: Any, object_id: str) -> Any:
         obj, application = self.get_connection(request, object_id)
         newest = connections.live_tokens(application).first()
         initial = {"scopes": newest.scope.split() if newest else connections.default_scopes()}
+        fresh, once = self.sent_once(request)
+        if not fresh:
+            return self.sent_already(request, obj)
         form = TokenForm(request.POST if request.method == "POST" else None, initial=initial)
         if request.method == "POST" and form.is_valid():
+            spend_action_form(request, once)
             issued = connections.issue_token(
                 application, form.cleaned_data["scopes"], expires_days=form.cleaned_data["expires_days"]
             )
             self.log_change(request, obj, f"Issued a token expiring {issued.expires:%Y-%m-%d}.")
             return self.token_response(request, obj, issued)
         text = "A new token, beside the ones the connection has (they keep working until revoked or expired)."
-        return self.action_page(request, obj, f"Issue a token for {obj.name}", text, form, "Issue token")
+        return self.action_page(request, obj, f"Issue a token for {obj.name}", text, form, "Issue token", once)
 
     @method_decorator(sensitive_variables("issued", "context"))
     def rotate_view(self, request: Any, object_id: str) -> Any:
         obj, application = self.get_connection(request, object_id)
         newest = connections.live_tokens(application).first()
         lifetime = connections.lifetime_days(newest) if newest else connections.DEFAULT_EXPIRES_DAYS
+        fresh, once = self.sent_once(request)
+        if not fresh:
+            return self.sent_already(request, obj)
         form = RotateForm(request.POST if request.method == "POST" else None, initial={"expires_days": lifetime})
         if request.method == "POST" and form.is_valid():
+            spend_action_form(request, once)
             issued = connections.rotate_token(application, expires_days=form.cleaned_data["expires_days"])
             self.log_change(request, obj, f"Rotated its token ({issued.revoked} revoked).")
             return self.token_response(request, obj, issued)
@@ -287,7 +330,7 @@ class ConnectionAdmin(admin.ModelAdmin):
             "A new token with the scopes of the one issued last, and every token it has now revoked: provisioning "
             "stops until the new token is entered in the identity provider's console."
         )
-        return self.action_page(request, obj, f"Rotate the token of {obj.name}", text, form, "Rotate token")
+        return self.action_page(request, obj, f"Rotate the token of {obj.name}", text, form, "Rotate token", once)
 
     def revoke_view(self, request: Any, object_id: str) -> Any:
         obj, application = self.get_connection(request, object_id)
