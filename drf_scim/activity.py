@@ -88,7 +88,8 @@ class ActivityRecorder:
             if client_ids is None:
                 self._tally.clear()
             else:
-                for key in [key for key in self._tally if key[0] in set(client_ids)]:
+                gone = set(client_ids)
+                for key in [key for key in self._tally if key[0] in gone]:
                     del self._tally[key]
 
     def flush(self, using: str = DEFAULT_DB_ALIAS) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django import forms
@@ -11,6 +13,17 @@ from oauth2_provider.models import get_application_model
 from .. import connections
 from ..connections import ConnectionRefused
 from ..models import SCIMClient
+
+TENANT_HELP = "The tenant this connection provisions; empty for the default tenant."
+
+
+@contextmanager
+def refusals_as_errors() -> Iterator[None]:
+    """What drf_scim.connections refuses, as the form field's validation error."""
+    try:
+        yield
+    except ConnectionRefused as refused:
+        raise forms.ValidationError(str(refused)) from None
 
 
 def scope_choices() -> list[tuple[str, str]]:
@@ -38,10 +51,8 @@ class TokenForm(forms.Form):
 
     def clean_scopes(self) -> list[str]:
         scopes = self.cleaned_data["scopes"]
-        try:
+        with refusals_as_errors():
             connections.check_scopes(scopes)
-        except ConnectionRefused as refused:
-            raise forms.ValidationError(str(refused)) from None
         return scopes
 
 
@@ -51,7 +62,15 @@ class RotateForm(forms.Form):
     expires_days = expires_days_field()
 
 
-class ConnectionCreationForm(TokenForm, forms.ModelForm):
+class TenantForm(forms.ModelForm):
+    """A connection's tenant, checked as ``scim_token --tenant`` checks it."""
+
+    def clean_tenant(self) -> str:
+        with refusals_as_errors():
+            return connections.clean_tenant(self.cleaned_data.get("tenant") or "")
+
+
+class ConnectionCreationForm(TokenForm, TenantForm):
     """A new connection: its name, its tenant (when tenants are used) and its first token."""
 
     name = forms.CharField(max_length=255, help_text="The identity provider, e.g. 'Microsoft Entra ID' or 'Okta'.")
@@ -59,7 +78,7 @@ class ConnectionCreationForm(TokenForm, forms.ModelForm):
     class Meta:
         model = SCIMClient
         fields = ["name", "tenant", "scopes", "expires_days"]
-        help_texts = {"tenant": "The tenant this connection provisions; empty for the default tenant."}
+        help_texts = {"tenant": TENANT_HELP}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -67,19 +86,11 @@ class ConnectionCreationForm(TokenForm, forms.ModelForm):
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
-        try:
+        with refusals_as_errors():
             application = connections.application_named(name)
-        except ConnectionRefused as refused:
-            raise forms.ValidationError(str(refused)) from None
         if application is not None and SCIMClient.objects.filter(client_id=application.client_id).exists():
             raise forms.ValidationError(f"There is a connection named {name!r}: issue a new token on its page.")
         return name
-
-    def clean_tenant(self) -> str:
-        try:
-            return connections.clean_tenant(self.cleaned_data.get("tenant") or "")
-        except ConnectionRefused as refused:
-            raise forms.ValidationError(str(refused)) from None
 
     def create(self) -> tuple[SCIMClient, connections.IssuedToken]:
         data = self.cleaned_data
@@ -89,7 +100,7 @@ class ConnectionCreationForm(TokenForm, forms.ModelForm):
         return SCIMClient.objects.get(client_id=connection.application.client_id), issued
 
 
-class ConnectionChangeForm(forms.ModelForm):
+class ConnectionChangeForm(TenantForm):
     """Rename a connection, or move it to another tenant (which its tokens then provision)."""
 
     name = forms.CharField(max_length=255)
@@ -102,7 +113,7 @@ class ConnectionChangeForm(forms.ModelForm):
     class Meta:
         model = SCIMClient
         fields = ["name", "tenant", "move_tenant"]
-        help_texts = {"tenant": "The tenant this connection provisions; empty for the default tenant."}
+        help_texts = {"tenant": TENANT_HELP}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -117,12 +128,6 @@ class ConnectionChangeForm(forms.ModelForm):
         if others.exists():
             raise forms.ValidationError(f"Another OAuth2 application is named {name!r}.")
         return name
-
-    def clean_tenant(self) -> str:
-        try:
-            return connections.clean_tenant(self.cleaned_data.get("tenant") or "")
-        except ConnectionRefused as refused:
-            raise forms.ValidationError(str(refused)) from None
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
