@@ -10,6 +10,7 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register
+from django.core.checks import Warning as CheckWarning
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import models
 from django.urls import URLResolver, get_resolver
@@ -140,6 +141,32 @@ def routed_viewsets() -> list[type]:
         if isinstance(view, type) and issubclass(view, SCIMModelViewSet):
             viewsets.append(view)
     return list(dict.fromkeys(viewsets))
+
+
+@register(Tags.compatibility)
+def check_fast_path(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """drf_scim.W001: a routed viewset whose override of a hook a plan caches turns the fast path off."""
+    from . import plans
+
+    warnings: list[CheckMessage] = []
+    for viewset in routed_viewsets():
+        if not viewset.fast_path:
+            continue  # declared: it never takes the fast path
+        overridden = plans.uncacheable_overrides(viewset, viewset.plan_hooks)
+        if overridden:
+            warnings.append(
+                CheckWarning(
+                    f"{class_label(viewset)} overrides {', '.join(overridden)}: drf_scim cannot tell whether what "
+                    "it returns depends on more than the tenant and projection, so every request to it builds "
+                    "its querysets, filter translator and SQL anew.",
+                    hint="Mark each override @drf_scim.plans.cacheable if it depends on nothing else (or on what "
+                    "an overridden get_plan_key() / get_fields_cache_key() adds to the key), or set "
+                    "fast_path = False on the viewset to say it never should take the fast path.",
+                    obj=class_label(viewset),
+                    id="drf_scim.W001",
+                )
+            )
+    return warnings
 
 
 def serializer_errors(serializer_class: type, checked_classes: set[type] | None = None) -> list[CheckMessage]:

@@ -22,11 +22,11 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
 from .constants import LIST_RESPONSE_SCHEMA
+from .context import SCIMRequestContext, context_of
+from .django_internals import annotation_names, values_column
 from .exceptions import ExpiredCursor, InvalidCursor, InvalidValue
 from .filters.backends import SORT_KEY
-from .params import scim_params
 from .settings import scim_settings
-from .tenancy import get_tenant
 
 # Beyond the end of any list, and within the 64-bit OFFSET databases take: a larger startIndex means it.
 MAX_OFFSET = 2**62
@@ -42,7 +42,7 @@ class CountOf(Subquery):
 
 def keys_after(keys: models.QuerySet, page: Sequence[Any]) -> models.QuerySet:
     """The keys that follow ``page`` (a slice of ``keys``, a list's primary keys in order)."""
-    return keys.filter(**{f"{keys.query.values_select[0]}__gt": page[-1]}).order_by()
+    return keys.filter(**{f"{values_column(keys)}__gt": page[-1]}).order_by()
 
 
 def rows_of_keys(queryset: models.QuerySet, keys: models.QuerySet, page: Sequence[Any]) -> models.QuerySet:
@@ -98,41 +98,37 @@ class SCIMPagination(BasePagination):
             value = self.get_default_page_size()
         return min(max(value, 0), self.get_max_page_size())
 
-    def get_params(self, request: Any) -> Any:
-        """Paging parameters: the query string, or a SearchRequest body."""
-        return scim_params(request)
-
     def paginate_queryset(self, queryset: models.QuerySet, request: Any, view: Any = None) -> list[Any]:
-        params = self.get_params(request)
+        context = context_of(view, request)
+        params = context.params  # the query string, or a SearchRequest body
         self.count = self.get_count(params)
         self.cursor_page: CursorPage | None = None
         cursor = params.get(self.cursor_query_param)
         if cursor is not None:  # present, even empty: cursor paging (RFC 9865)
             self.total = queryset.count()
-            self.cursor_page = CursorPage.fetch(queryset, request, cursor, self.count)
+            self.cursor_page = CursorPage.fetch(queryset, request, context, cursor, self.count)
             return self.cursor_page.rows
         self.start_index = self.get_start_index(params)
         offset = min(self.start_index - 1, MAX_OFFSET)
-        keys = getattr(view, "resource_keys", None)
-        if keys is not None:
-            return self.page_by_keys(queryset, keys, offset, view)
-        rows = self.read_page(queryset, offset, view)
+        if context.resource_keys is not None:
+            return self.page_by_keys(queryset, context.resource_keys, offset, context)
+        rows = self.read_page(queryset, offset, context)
         if self.count and len(rows) < self.count and (rows or offset == 0):
             self.total = offset + len(rows)  # the page holds the end of the list: no COUNT needed
         else:
             self.total = queryset.count()
         return rows
 
-    def read_page(self, queryset: models.QuerySet, offset: int, view: Any = None) -> list[Any]:
-        """The rows of the page; with SQL compiled once when the view offers it (``get_prepared_page``)."""
+    def read_page(self, queryset: models.QuerySet, offset: int, context: SCIMRequestContext) -> list[Any]:
+        """The rows of the page; a first page with SQL compiled once per filter shape (lookups such as
+        ``userName eq "..."``; every later page would be SQL of its own to keep)."""
         if not self.count:
             return []
-        prepared = getattr(view, "prepared_page", None)
-        rows = prepared(offset, self.count) if prepared is not None else None
+        rows = context.first_page(queryset, self.count) if offset == 0 else None
         return list(queryset[offset : offset + self.count]) if rows is None else rows
 
     def page_by_keys(
-        self, queryset: models.QuerySet, keys: models.QuerySet, offset: int, view: Any = None
+        self, queryset: models.QuerySet, keys: models.QuerySet, offset: int, context: SCIMRequestContext
     ) -> list[Any]:
         """The page of an unfiltered list, from ``keys`` (the primary keys in list order, read from the SCIM
         rows' index alone): the page's keys, then its rows together with the number of keys after it.
@@ -151,8 +147,7 @@ class SCIMPagination(BasePagination):
         if len(page) < self.count:  # the page holds the end of the list
             self.total = offset + len(page)
             return list(queryset.filter(pk__in=page))
-        prepared = getattr(view, "prepared_rows_of_keys", None)
-        rows = prepared(page) if prepared is not None else None
+        rows = context.plan.rows_of_keys(lambda markers: rows_of_keys(queryset, keys, markers), page)
         if rows is None:
             rows = list(rows_of_keys(queryset, keys, page))
         after_page = getattr(rows[0], KEYS_AFTER) if rows else keys_after(keys, page).count()  # rows deleted since
@@ -222,25 +217,29 @@ class CursorPage:
 
     salt = "drf_scim.cursor"
 
-    def __init__(self, rows: list[Any], request: Any, fingerprint: str, has_next: bool, has_previous: bool):
+    def __init__(
+        self, rows: list[Any], request: Any, tenant: str, fingerprint: str, has_next: bool, has_previous: bool
+    ) -> None:
         self.rows = rows
         self.request = request
+        self.tenant = tenant
         self.fingerprint = fingerprint
         self.has_next = has_next
         self.has_previous = has_previous
 
     @staticmethod
-    def fingerprint_of(request: Any) -> str:
-        params = scim_params(request)
+    def fingerprint_of(request: Any, params: Any) -> str:
         parts = [request.path, *(str(params.get(name) or "") for name in ("filter", "sortBy", "sortOrder"))]
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
     @classmethod
-    def fetch(cls, queryset: models.QuerySet, request: Any, cursor: Any, count: int) -> CursorPage:
-        fingerprint = cls.fingerprint_of(request)
-        position = cls.decode(cursor, fingerprint, request) if cursor else None
-        keyed = SORT_KEY in queryset.query.annotations
-        descending = bool(getattr(request, "scim_sort_descending", False))
+    def fetch(
+        cls, queryset: models.QuerySet, request: Any, context: SCIMRequestContext, cursor: Any, count: int
+    ) -> CursorPage:
+        fingerprint = cls.fingerprint_of(request, context.params)
+        position = cls.decode(cursor, fingerprint, request, context.tenant) if cursor else None
+        keyed = SORT_KEY in annotation_names(queryset)
+        descending = context.sort_descending
         backward = position is not None and position["d"] == "p"
         if position is not None:
             queryset = queryset.filter(cls.beyond(position, keyed, descending, backward))
@@ -253,7 +252,7 @@ class CursorPage:
             rows.reverse()
         has_next = more if not backward else True
         has_previous = (position is not None) if not backward else more
-        return cls(rows, request, fingerprint, has_next and bool(rows), has_previous and bool(rows))
+        return cls(rows, request, context.tenant, fingerprint, has_next and bool(rows), has_previous and bool(rows))
 
     @staticmethod
     def beyond(position: dict[str, Any], keyed: bool, descending: bool, backward: bool) -> Q:
@@ -276,7 +275,7 @@ class CursorPage:
         return AESGCM(salted_hmac(cls.salt, "cursor key", algorithm="sha256").digest())
 
     @staticmethod
-    def audience(request: Any) -> bytes:
+    def audience(request: Any, tenant: str) -> bytes:
         """Who a cursor is for: its tenant and the client that asked for it (the associated data)."""
         auth = getattr(request, "auth", None)
         application = getattr(auth, "application", None)
@@ -287,7 +286,7 @@ class CursorPage:
             client = f"user:{user.pk}"
         else:
             client = "-"
-        return f"{get_tenant(request)}\x1f{client}".encode()
+        return f"{tenant}\x1f{client}".encode()
 
     def encode(self, row: Any, direction: str) -> str:
         state = {"p": row.pk, "d": direction, "f": self.fingerprint, "t": int(time.time())}
@@ -295,17 +294,17 @@ class CursorPage:
             state["k"] = encode_key(getattr(row, SORT_KEY))
         nonce = os.urandom(12)
         sealed = self.cipher().encrypt(
-            nonce, json.dumps(state, separators=(",", ":")).encode(), self.audience(self.request)
+            nonce, json.dumps(state, separators=(",", ":")).encode(), self.audience(self.request, self.tenant)
         )
         return base64.urlsafe_b64encode(nonce + sealed).rstrip(b"=").decode("ascii")
 
     @classmethod
-    def decode(cls, cursor: Any, fingerprint: str, request: Any = None) -> dict[str, Any]:
+    def decode(cls, cursor: Any, fingerprint: str, request: Any, tenant: str) -> dict[str, Any]:
         if not isinstance(cursor, str):
             raise InvalidCursor("The cursor must be a string.")
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-            state = json.loads(cls.cipher().decrypt(raw[:12], raw[12:], cls.audience(request)))
+            state = json.loads(cls.cipher().decrypt(raw[:12], raw[12:], cls.audience(request, tenant)))
         except (binascii.Error, ValueError, InvalidTag, UnicodeError):
             raise InvalidCursor("The cursor was not issued by this server to this client.") from None
         if not isinstance(state, dict) or not isinstance(state.get("t"), int):

@@ -1,4 +1,4 @@
-"""The list parameters of a request: the query string, or the body of a POST .search (RFC 7644 §3.4.3)."""
+"""The list parameters a POST .search sends in its body (RFC 7644 §3.4.3) instead of the query string."""
 
 from __future__ import annotations
 
@@ -18,12 +18,6 @@ SEARCH_FIELDS = {
     "count": int,
     "cursor": str,
 }
-
-
-def scim_params(request: Any) -> Mapping[str, Any]:
-    """``filter``, ``sortBy``, ``startIndex``... of this request, wherever the client put them."""
-    params = getattr(request, "scim_params", None)
-    return params if params is not None else request.query_params
 
 
 def search_params(body: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from .filters.translate import UnknownAttribute
 from .pagination import list_response
 from .params import search_params
 from .settings import scim_settings
+from .tenancy import get_tenant
 from .views import SCIMViewMixin
 
 
@@ -26,15 +27,19 @@ class RootSearchView(SCIMViewMixin, APIView):
     """
 
     router: Any = None
+    tenant: str | None = None  # resolved once for every resource type's view (and the request log)
 
     def get_scope_kind(self, request: Any) -> str:
         return "read"
 
-    def resource_views(self, request: Any) -> list[Any]:
+    def resource_views(self, request: Any, params: dict[str, Any]) -> list[Any]:
+        """A list view of each resource type, with the SearchRequest's parameters for its context."""
+        self.tenant = get_tenant(request)
         views = []
         for _, viewset, _ in self.router.registry:
             if hasattr(viewset, "supports"):
                 view = viewset(request=request, format_kwarg=None, args=(), kwargs={}, action="list")
+                view.scim_context = view.get_scim_context(params, tenant=self.tenant)
                 views.append(view)
         return views
 
@@ -42,11 +47,11 @@ class RootSearchView(SCIMViewMixin, APIView):
         body = request.data
         if not isinstance(body, dict):
             raise InvalidSyntax("The request body must be a SearchRequest JSON object.")
-        request.scim_params = search_params(body)
-        if request.scim_params.get("cursor") is not None:
+        params = search_params(body)
+        if params.get("cursor") is not None:
             raise InvalidValue("The root .search pages with startIndex; cursors work per resource type.")
 
-        views = self.resource_views(request)
+        views = self.resource_views(request, params)
         filtered: list[Any] = []
         unknown: list[Exception] = []
         for view in views:
@@ -59,7 +64,8 @@ class RootSearchView(SCIMViewMixin, APIView):
             raise unknown[0]  # no resource type knows the attribute: the client's mistake
         if unknown:
             # A comparison on an attribute one type lacks is false for that type; its sort is skipped.
-            request.scim_unknown_matches_nothing = True
+            for view in views:
+                view.scim_context = view.get_scim_context(params, lenient=True, tenant=self.tenant)
             filtered = [
                 queryset if queryset is not None else view.filter_queryset(view.get_queryset())
                 for view, queryset in zip(views, filtered, strict=True)
@@ -67,8 +73,8 @@ class RootSearchView(SCIMViewMixin, APIView):
         querysets = list(zip(views, filtered, strict=True))
 
         paginator = scim_settings.PAGINATION_CLASS()
-        start = paginator.get_start_index(request.scim_params)
-        count = paginator.get_count(request.scim_params)
+        start = paginator.get_start_index(params)
+        count = paginator.get_count(params)
         counts = [queryset.count() for _, queryset in querysets]
         offset, remaining, resources = start - 1, count, []
         for (view, queryset), size in zip(querysets, counts, strict=True):

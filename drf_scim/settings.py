@@ -58,6 +58,9 @@ DEFAULTS: dict[str, Any] = {
     # admin's connections page: a process writes them after a request once this time has passed (0: after every
     # request). None: requests are not counted.
     "ACTIVITY_FLUSH_SECONDS": 10,
+    # The fast path (drf_scim.plans): querysets, prepared SQL, filter translators and built fields kept per
+    # process and shared by requests. False builds all of them for each request, as plain DRF would.
+    "FAST_PATH": True,
     # Add the (redacted) body of POST, PUT and PATCH requests to the drf_scim.requests log.
     "LOG_REQUEST_BODIES": False,
     # Function (request) -> the user model instance /Me stands for, or None (501).

@@ -17,17 +17,13 @@ SINGLE_TENANT = ""
 
 
 def get_tenant(request: Any) -> str:
-    """The tenant of ``request``, resolved once and cached on it."""
+    """The tenant of ``request``, as ``TENANT_RESOLVER`` says (a viewset resolves it once per request:
+    ``SCIMRequestContext.tenant``)."""
     if request is None:
         return SINGLE_TENANT
-    cached = getattr(request, "scim_tenant", None)
-    if cached is not None:
-        return cached
     resolver = scim_settings.TENANT_RESOLVER
     tenant = resolver(request) if resolver is not None else SINGLE_TENANT
-    tenant = tenant or SINGLE_TENANT
-    request.scim_tenant = tenant
-    return tenant
+    return tenant or SINGLE_TENANT
 
 
 def application_tenant(request: Any) -> str:

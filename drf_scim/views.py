@@ -92,9 +92,14 @@ class SCIMViewMixin:
             response = self.failure_response(exc)
         finally:
             end_statement_timeout(restore=outer_timeout)
-        log_request(getattr(self, "request", None), request, response, time.monotonic() - started)
+        log_request(getattr(self, "request", None), request, response, time.monotonic() - started, self.logged_tenant())
         record_request(getattr(self, "request", None), request, response)
         return response
+
+    def logged_tenant(self) -> str | None:
+        """The tenant this request acted for, if the view resolved one (the request log names it)."""
+        context = self.__dict__.get("scim_context")
+        return getattr(context, "tenant", None) if context is not None else getattr(self, "tenant", None)
 
     def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -179,7 +184,7 @@ def redact(value: Any) -> Any:
     return value
 
 
-def log_request(request: Any, http_request: Any, response: Any, seconds: float) -> None:
+def log_request(request: Any, http_request: Any, response: Any, seconds: float, tenant: str | None = None) -> None:
     """One line on ``drf_scim.requests`` per SCIM request: method, path, status, client, tenant, duration.
 
     The Authorization header and the query string are never logged; bodies only with
@@ -199,7 +204,7 @@ def log_request(request: Any, http_request: Any, response: Any, seconds: float) 
         client = user.get_username()
     else:
         client = "-"
-    tenant = getattr(request, "scim_tenant", None) or "-"
+    tenant = tenant or "-"
     fields = {
         "method": http_request.method,
         "path": http_request.path,

@@ -7,13 +7,14 @@ A request goes: authentication and scopes (``SCIMViewMixin``) -> ``get_queryset`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+import warnings
+from collections.abc import Hashable
+from functools import cached_property
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import FieldError, ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.signals import setting_changed
 from django.db import DatabaseError, IntegrityError, models, transaction
 from django.db.models import F, prefetch_related_objects
 from django.http import Http404
@@ -23,26 +24,19 @@ from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
-from . import signals
+from . import plans, signals
 from .adoption import scim_writes
+from .context import SCIMRequestContext
+from .django_internals import annotation_names, forget_prefetched, has_filters
 from .exceptions import InvalidSyntax, PreconditionFailed, Uniqueness
-from .filters.backends import lenient
 from .filters.translate import FilterTranslator
 from .models import SCIMUser
-from .pagination import rows_of_keys
-from .params import scim_params, search_params
+from .params import search_params
 from .patch import Operation, PatchRequest, parse_operations
-from .prepared import (
-    PreparedLookup,
-    PreparedQuerySet,
-    integer_markers,
-    q_shape,
-    q_with_values,
-    string_markers,
-)
+from .plans.fields import shares_fields
+from .plans.queries import plan_for
 from .projection import Projection
 from .reverse import resource_location
-from .serializers.base import defined_in_drf_scim
 from .serializers.relations import relation_names
 from .settings import scim_settings
 from .tenancy import get_tenant
@@ -59,67 +53,7 @@ def etag_matches(header: str, etag: str) -> bool:
     return False
 
 
-# Querysets built by SCIMModelViewSet.get_queryset, by get_queryset_cache_key() (a bounded number: the
-# projection in a key comes from the client).
-_QUERYSETS: dict[Hashable, models.QuerySet] = {}
-# Reads compiled once from those querysets: of one resource by id (SCIMModelViewSet.fetch_object), and of
-# the first page of a filter shape (get_prepared_page). Apart, so that the pages clients' filters fill never
-# evict the reads by id; a full _QUERYSETS (one entry per tenant and projection) clears all four.
-_PREPARED_READS: dict[Hashable, PreparedLookup] = {}
-_PREPARED_PAGES: dict[Hashable, PreparedQuerySet | bool] = {}
-# Filter translators per get_queryset_cache_key(): each keeps the attributes it resolved.
-_TRANSLATORS: dict[Hashable, FilterTranslator] = {}
-MAX_CACHED_QUERYSETS = 256
-LIBRARY_MODULES = (__name__, "rest_framework.generics")
-QUERYSET_BUILDERS = (
-    "get_queryset",
-    "build_queryset",
-    "get_base_queryset",
-    "get_resource_conditions",
-    "get_serializer",
-    "get_serializer_context",
-)
-
-
-def clear_queryset_cache(**kwargs: Any) -> None:
-    _QUERYSETS.clear()
-    _PREPARED_READS.clear()
-    _PREPARED_PAGES.clear()
-    _TRANSLATORS.clear()
-
-
-def remember_prepared(cache: dict[Hashable, Any], key: Hashable, build: Callable[[], Any]) -> Any:
-    """The prepared read ``cache`` keeps under ``key``, built on first use (a bounded number of them)."""
-    prepared = cache.get(key)
-    if prepared is None:
-        if len(cache) >= MAX_CACHED_QUERYSETS:
-            cache.clear()
-        prepared = cache[key] = build()
-    return prepared
-
-
-def read_prepared(
-    key: Hashable,
-    build: Callable[[Sequence[Any]], models.QuerySet],
-    markers: Callable[[], Sequence[Any]],
-    values: Sequence[Any],
-) -> list[models.Model] | None:
-    """The rows of ``build(markers())`` for ``values`` in the markers' places, with SQL compiled once per
-    ``key`` (a page of a list, ``_PREPARED_PAGES``); None when that queryset cannot be prepared (a field
-    that takes no such marker), and then it compiles every time."""
-
-    def prepare() -> PreparedQuerySet | bool:
-        chosen = markers()
-        try:
-            return PreparedQuerySet(build(chosen), chosen)
-        except (DjangoValidationError, FieldError, TypeError, ValueError):
-            return False
-
-    prepared = remember_prepared(_PREPARED_PAGES, key, prepare)
-    return prepared.rows(values) if prepared else None
-
-
-setting_changed.connect(clear_queryset_cache)
+ROW_BUILDERS = ("get_queryset", "build_queryset", "get_base_queryset")  # decide which model rows a list shows
 
 
 class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
@@ -137,6 +71,22 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
     # True/False: PATCH answers 204 / 200 for this resource type; None: PATCH_NO_CONTENT decides.
     patch_no_content: bool | None = None
     patch_request_class: type[PatchRequest] = PatchRequest
+    # The fast path (drf_scim.plans): False builds every queryset, translator and SQL for each request.
+    fast_path: bool = True
+    # What a plan caches is built by these: an override not marked @drf_scim.plans.cacheable turns the
+    # fast path off for the class (drf_scim.W001).
+    plan_hooks: tuple[str, ...] = ("get_queryset", "build_queryset", "get_base_queryset", "get_resource_conditions")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        legacy = cls.__dict__.get("get_queryset_cache_key")
+        if legacy is not None and "get_plan_key" not in cls.__dict__:
+            warnings.warn(
+                f"{cls.__qualname__}.get_queryset_cache_key() is renamed get_plan_key(context).",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            cls.get_plan_key = lambda self, context: legacy(self)
 
     # -- declaration -------------------------------------------------------
 
@@ -172,10 +122,48 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
     def get_serializer_class(self) -> type:
         return self.get_scim_serializer_class()
 
+    @cached_property
+    def scim_context(self) -> SCIMRequestContext:
+        """This request's parameters, tenant and plan, shared with the backends, the paginator and the
+        serializers (``get_scim_context``)."""
+        return self.get_scim_context()
+
+    def get_scim_context(
+        self, params: Any = None, *, lenient: bool = False, tenant: str | None = None
+    ) -> SCIMRequestContext:
+        """Hook: the context of this request; ``params`` are the query string's unless given (a
+        SearchRequest's), ``lenient`` inside the root ``.search``, ``tenant`` resolved unless given."""
+        context = SCIMRequestContext(
+            params=self.request.query_params if params is None else params,
+            tenant=get_tenant(self.request) if tenant is None else tenant,
+            lenient=lenient,
+        )
+        context.plan = plan_for(self.get_plan_key(context))
+        return context
+
+    def get_plan_key(self, context: SCIMRequestContext) -> Hashable | None:
+        """Hook: requests with equal keys share one plan of querysets, prepared SQL and filter translators
+        (:mod:`drf_scim.plans`); None builds all of it for this request alone.
+
+        The key holds what those depend on: the viewset and serializer classes, the tenant and the
+        projection. None when the fast path is off (``fast_path``, ``DRF_SCIM["FAST_PATH"]``) or a hook
+        in ``plan_hooks`` is overridden without :func:`drf_scim.plans.cacheable`.
+        """
+        if not (self.fast_path and plans.enabled()) or plans.uncacheable_overrides(type(self), self.plan_hooks):
+            return None
+        params = context.params
+        projection = (repr(params.get("attributes")), repr(params.get("excludedAttributes")))
+        return (type(self), self.get_serializer_class(), context.tenant, *projection)
+
+    def get_queryset_cache_key(self) -> Hashable | None:
+        """Deprecated: ``get_plan_key(self.scim_context)``."""
+        warnings.warn("get_queryset_cache_key() is renamed get_plan_key(context).", DeprecationWarning, stacklevel=2)
+        return self.get_plan_key(self.scim_context)
+
     def get_projection(self) -> Projection:
         """The attributes to return, from ``attributes`` / ``excludedAttributes`` in the query string."""
         serializer_class = self.get_serializer_class()
-        params = scim_params(self.request)
+        params = self.scim_context.params
         return Projection.from_params(
             params.get("attributes"),
             params.get("excludedAttributes"),
@@ -186,9 +174,10 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
         if getattr(self, "request", None) is not None:
-            if not hasattr(self, "_projection"):
-                self._projection = self.get_projection()
-            context["projection"] = self._projection
+            scim = self.scim_context
+            if scim.projection is None:
+                scim.projection = self.get_projection()
+            context["projection"] = scim.projection
             context["tenant"] = self.get_tenant()
         return context
 
@@ -209,9 +198,10 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
     # -- rows --------------------------------------------------------------
 
     def get_tenant(self) -> str:
-        """The tenant this request acts for (``DRF_SCIM["TENANT_RESOLVER"]``)."""
-        return get_tenant(self.request)
+        """The tenant this request acts for (``DRF_SCIM["TENANT_RESOLVER"]``), resolved once per request."""
+        return self.scim_context.tenant
 
+    @plans.cacheable
     def get_resource_conditions(self) -> dict[str, Any]:
         """Lookups on the SCIM row that make a row one of the request's resources: its tenant.
 
@@ -219,6 +209,7 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         """
         return {"tenant": self.get_tenant()}
 
+    @plans.cacheable
     def get_base_queryset(self) -> models.QuerySet:
         """Every row of the model that is a SCIM resource of the request's tenant.
 
@@ -235,13 +226,14 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         """The primary keys of the unfiltered list, in its order, read from the SCIM rows alone.
 
         Paging counts and skips these (one index of the companion table) rather than the rows joined to
-        the model's table: the page of 100 at position 90,000 reads no user row but its 100. None when a
-        method that builds the queryset is overridden or the model's default manager filters rows, since
-        the SCIM rows alone may not tell which rows those keep.
+        the model's table: the page of 100 at position 90,000 reads no user row but its 100. None when
+        ``get_queryset``, ``build_queryset`` or ``get_base_queryset`` is not drf_scim's, or the model's default
+        manager filters rows, since the SCIM rows alone may not tell which rows those keep.
         """
         serializer_class = self.get_serializer_class()
         model = serializer_class.Meta.model
-        if not self.builds_own_queryset() or model._default_manager.all().query.has_filters():
+        own = all(getattr(type(self), name) is getattr(SCIMModelViewSet, name) for name in ROW_BUILDERS)
+        if not own or has_filters(model._default_manager.all()):
             return None
         relation = getattr(serializer_class.Meta, "scim_relation", None)
         if relation is None:
@@ -252,27 +244,16 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
             key = link.field.attname
         return rows.order_by(key).values_list(key, flat=True)
 
+    @plans.cacheable
     def get_queryset(self) -> models.QuerySet:
         """The resources with what their representation reads (related rows, references), in list order.
 
-        Built once per ``get_queryset_cache_key()`` and cloned for each request: building it (the joins,
-        the references subquery) costs more than running it.
+        Built once per plan (``get_plan_key()``) and cloned for each request: building it (the joins, the
+        references subquery) costs more than running it.
         """
-        return self.cached_queryset("read", self.build_queryset)
+        return self.scim_context.plan.queryset("read", self.build_queryset)
 
-    def cached_queryset(self, purpose: str, build: Callable[[], models.QuerySet]) -> models.QuerySet:
-        """A clone of what ``build()`` returned for an earlier request with the same key and purpose."""
-        key = self.get_queryset_cache_key()
-        key = None if key is None else (*key, purpose)
-        queryset = _QUERYSETS.get(key) if key is not None else None
-        if queryset is None:
-            queryset = build()
-            if key is not None:
-                if len(_QUERYSETS) >= MAX_CACHED_QUERYSETS:
-                    clear_queryset_cache()
-                _QUERYSETS[key] = queryset
-        return queryset.all()
-
+    @plans.cacheable
     def build_queryset(self) -> models.QuerySet:
         """The base queryset with the related rows, prefetches and references the serializer renders."""
         serializer = self.get_serializer()
@@ -284,43 +265,22 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
             .order_by("pk")
         )
 
-    def builds_own_queryset(self) -> bool:
-        """True unless a subclass overrides a method that decides which rows the lists show."""
-        return all(getattr(type(self), name).__module__ in LIBRARY_MODULES for name in QUERYSET_BUILDERS)
-
-    def get_queryset_cache_key(self) -> Hashable | None:
-        """Hook: requests with equal keys read the same queryset; None builds it every time.
-
-        The key holds what the queryset depends on: the viewset and serializer classes, the tenant and
-        the projection. None when a method that builds it is overridden (it may read anything else).
-        """
-        if "_queryset_cache_key" in self.__dict__:  # asked a few times per request (get_queryset, paging, filters)
-            return self._queryset_cache_key
-        key = None
-        if self.builds_own_queryset():
-            params = scim_params(self.request)
-            projection = (repr(params.get("attributes")), repr(params.get("excludedAttributes")))
-            key = (type(self), self.get_serializer_class(), self.get_tenant(), *projection)
-        self._queryset_cache_key = key
-        return key
-
     def get_filter_translator(self) -> FilterTranslator:
         """What turns this resource type's filters into ``Q`` objects (SCIMFilterBackend, SCIMSortBackend).
 
-        Built once per ``get_queryset_cache_key()``, so that the attributes it resolved stay resolved: a
-        lookup names the same attribute every time. Its serializer has the tenant in its context, never
-        a request to keep alive.
+        Kept by the plan, so that the attributes it resolved stay resolved: a lookup names the same
+        attribute every time. Its serializer has the tenant in its context, never a request to keep
+        alive. Built for the request from the request's serializer when the serializer's fields or
+        ``get_filter_target`` may vary with it.
         """
         filterset_class = getattr(self, "filterset_class", None)
-        options = {"unknown_matches_nothing": lenient(self.request)}
-        key = self.get_queryset_cache_key()
+        context = self.scim_context
+        options = {"unknown_matches_nothing": context.lenient}
         serializer_class = self.get_serializer_class()
-        static = serializer_class.has_static_fields() and defined_in_drf_scim(serializer_class, "get_filter_target")
-        if key is None or not static:  # what it resolves may depend on the request: resolved for this one
+        if not shares_fields(serializer_class) or plans.uncacheable_overrides(serializer_class, ("get_filter_target",)):
             return FilterTranslator.for_serializer(self.get_serializer(), filterset_class, **options)
-        return remember_prepared(
-            _TRANSLATORS,
-            (*key, filterset_class, options["unknown_matches_nothing"]),
+        return context.plan.translator(
+            (filterset_class, context.lenient),
             lambda: FilterTranslator.for_serializer(
                 serializer_class(context={"tenant": self.get_tenant()}), filterset_class, **options
             ),
@@ -337,25 +297,17 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         return instance
 
     def fetch_object(self, queryset: models.QuerySet, purpose: str, *, for_update: bool = False) -> models.Model:
-        """The resource named in the URL, read from ``queryset`` (``cached_queryset(purpose, ...)``), or 404.
+        """The resource named in the URL, read from ``queryset`` (the plan's queryset for ``purpose``), or 404.
 
-        The read's SQL is compiled once per queryset key (``PreparedLookup``): only the id changes.
+        The plan compiles the read's SQL once: only the id changes.
         """
         lookup = self.get_lookup_filter()
-        key = self.get_queryset_cache_key()
-        if key is None or len(lookup) != 1:
+        if len(lookup) != 1:
             return get_object_or_404(self.lock(queryset) if for_update else queryset, **lookup)
         [(path, value)] = lookup.items()
-        key = (*key, purpose, for_update, path)
-        prepared = _PREPARED_READS.get(key)
-        if prepared is None:  # the first read of this key: what the prepared one is built from
-            if for_update:
-                queryset = self.lock(queryset)
-            if not PreparedLookup.supports(queryset, path):
-                return get_object_or_404(queryset, **lookup)
-            prepared = remember_prepared(_PREPARED_READS, key, lambda: PreparedLookup(queryset, path))
+        build = (lambda: self.lock(queryset)) if for_update else (lambda: queryset)
         try:
-            return prepared.get(value)
+            return self.scim_context.plan.get((purpose, for_update, path), build, path, value)
         except (ObjectDoesNotExist, DjangoValidationError, TypeError, ValueError):
             raise Http404 from None
 
@@ -391,25 +343,15 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
 
     def refresh_relations(self, serializer: Any, instance: models.Model) -> None:
         """Fetch the related rows the response shows, after a write changed them."""
-        instance._prefetched_objects_cache = {}
+        forget_prefetched(instance)
         names = serializer.get_annotation_names()
         if names:
             queryset = self.get_queryset()  # built once: it holds the expressions already
-            key = self.get_queryset_cache_key()
-            if key is not None and set(names) <= set(queryset.query.annotations):
-                prepared = remember_prepared(
-                    _PREPARED_READS,
-                    (*key, "refresh", tuple(names)),
-                    lambda: PreparedLookup(queryset.prefetch_related(None).values(*names), "pk"),
-                )
-                try:
-                    row = prepared.get(instance.pk)
-                except ObjectDoesNotExist:
-                    row = None
+            if set(names) <= set(annotation_names(queryset)):
+                row = self.scim_context.plan.values(queryset, names, instance.pk)
             else:
-                if not set(names) <= set(queryset.query.annotations):
-                    queryset = type(instance)._default_manager.annotate(**serializer.get_annotations())
-                row = queryset.prefetch_related(None).filter(pk=instance.pk).values(*names).first()
+                queryset = type(instance)._default_manager.annotate(**serializer.get_annotations())
+                row = queryset.filter(pk=instance.pk).values(*names).first()
             for name, value in (row or {}).items():
                 setattr(instance, name, value)
         prefetches = serializer.get_prefetch_related()
@@ -421,65 +363,16 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
     def list(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         unfiltered = self.get_queryset()
         queryset = self.filter_queryset(unfiltered)
-        # No backend filtered or sorted: paging may count and skip the SCIM rows alone (pagination.py).
-        self.resource_keys = self.get_resource_keys() if queryset is unfiltered else None
-        self.prepared_page = self.get_prepared_page(unfiltered, queryset)
-        self.prepared_rows_of_keys = self.get_prepared_rows_of_keys(unfiltered, self.resource_keys)
+        if queryset is unfiltered:  # no backend filtered or sorted: paging may count and skip the SCIM rows alone
+            self.scim_context.resource_keys = self.get_resource_keys()
         page = self.paginate_queryset(queryset)
         serializer = self.get_serializer(page, many=True)
         return self.get_paginated_response(serializer.data)
 
-    def get_prepared_page(
-        self, unfiltered: models.QuerySet, queryset: models.QuerySet
-    ) -> Callable[[int, int], list[models.Model] | None] | None:
-        """How the paginator may read the first page of ``queryset`` with SQL compiled once per filter shape.
-
-        Only for the queryset SCIMFilterBackend returned from ``unfiltered``, unchanged since: a change
-        clones a queryset, and the clone has no ``scim_filter``. ``userName eq "..."`` lookups then
-        compile their SQL once, not per request (``PreparedQuerySet``).
-        """
-        origin = getattr(queryset, "scim_filter", None)
-        key = self.get_queryset_cache_key()
-        if origin is None or origin[0] is not unfiltered or key is None:
-            return None
-        condition = origin[1]
-        shape = q_shape(condition)
-        if shape is None:
-            return None
-        signature, values = shape
-
-        def page(offset: int, count: int) -> list[models.Model] | None:
-            if offset:  # the first page only (lookups): every later one would be SQL of its own to keep
-                return None
-            return read_prepared(
-                (*key, "read", signature, count),
-                lambda markers: unfiltered.filter(q_with_values(condition, markers))[:count],
-                lambda: string_markers(len(values)),
-                values,
-            )
-
-        return page
-
-    def get_prepared_rows_of_keys(
-        self, unfiltered: models.QuerySet, keys: models.QuerySet | None
-    ) -> Callable[[list[Any]], list[models.Model] | None] | None:
-        """How the paginator may read the rows of a full page of ``keys`` (``rows_of_keys``) with SQL compiled
-        once per page size: identity providers read whole lists in pages of 100."""
-        key = self.get_queryset_cache_key()
-        if keys is None or key is None:
-            return None
-        return lambda page: read_prepared(
-            (*key, "keys", len(page)),
-            lambda markers: rows_of_keys(unfiltered, keys, markers),
-            lambda: integer_markers(len(page)),
-            page,
-        )
-
     @action(detail=False, methods=["post"], url_path=r"\.search", url_name="search")
     def search(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         """POST /{Endpoint}/.search: a list whose parameters come in a SearchRequest body."""
-        request.scim_params = search_params(self.get_request_body(request))
-        self.__dict__.pop("_queryset_cache_key", None)  # the projection may come with the body
+        self.scim_context = self.get_scim_context(search_params(self.get_request_body(request)))
         return self.list(request, *args, **kwargs)
 
     def retrieve(self, request: Any, *args: Any, **kwargs: Any) -> Response:
@@ -545,14 +438,16 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
             self.perform_save(serializer, savepoint=False)
             members_changed = bool(relation_names(serializer, writable_only=True))
             self.resource_changed(instance, before, members_changed=members_changed)
-        if members_changed or not self.get_queryset().query.annotations:  # else the locked row brought them
+        if members_changed or not annotation_names(self.get_queryset()):  # else the locked row brought them
             self.refresh_relations(serializer, serializer.instance)
         return Response(serializer.data, headers=self.get_resource_headers(serializer, serializer.instance))
 
     def partial_update(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         """PATCH: apply a PatchOp (RFC 7644 §3.5.2) atomically; see :mod:`drf_scim.patch`."""
         patch = self.get_patch_request(parse_operations(self.get_request_body(request)))
-        queryset = self.cached_queryset(patch.purpose, lambda: patch.build_queryset(self.get_base_queryset()))
+        queryset = self.scim_context.plan.queryset(
+            patch.purpose, lambda: patch.build_queryset(self.get_base_queryset())
+        )
         with transaction.atomic():
             instance = self.fetch_object(queryset, patch.purpose, for_update=True)
             self.check_object_permissions(request, instance)
@@ -580,7 +475,7 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         no_content = getattr(self, "patch_no_content", None)
         if no_content is None:
             no_content = self.get_resource_type_name() in scim_settings.PATCH_NO_CONTENT
-        params = scim_params(request)
+        params = self.scim_context.params
         asked = bool(params.get("attributes") or params.get("excludedAttributes"))
         return status.HTTP_204_NO_CONTENT if no_content and not asked else status.HTTP_200_OK
 
@@ -678,6 +573,7 @@ class UserViewSet(SCIMModelViewSet):
     def get_scim_serializer_class(cls) -> type:
         return cls.serializer_class or scim_settings.USER_SERIALIZER
 
+    @plans.cacheable
     def get_resource_conditions(self) -> dict[str, Any]:
         return {**super().get_resource_conditions(), "deleted__isnull": True}
 

@@ -1,4 +1,4 @@
-"""Reads of one resource by id compile their SQL once (drf_scim.prepared), and answer as before."""
+"""Reads a viewset repeats with other values compile their SQL once (drf_scim.plans), and answer as before."""
 
 from __future__ import annotations
 
@@ -6,12 +6,10 @@ from collections import Counter
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connections
 from django.db.models.sql import Query
 from django.db.models.sql.compiler import SQLCompiler
 
 from drf_scim.filters.translate import AttributeMap
-from drf_scim.prepared import PreparedLookup
 from tests.helpers import BASE
 
 pytestmark = pytest.mark.django_db
@@ -110,20 +108,6 @@ def test_a_viewset_narrowing_its_queryset_is_read_through_it(api, create_user):
     assert api.get(f"/scim/staff/Users/{user['id']}").status_code == 404
     get_user_model().objects.filter(username=user["userName"]).update(is_staff=True)
     assert api.get(f"/scim/staff/Users/{user['id']}").status_code == 200
-
-
-def test_queries_derived_from_a_prepared_one_compile_their_own_sql(create_user):
-    user = create_user()
-    users = get_user_model().objects.select_related("scim")
-    prepared = PreparedLookup(users, "scim__scim_id")
-    assert prepared.get(user["id"]).username == user["userName"]
-    template = prepared.prepared
-    bound = template.queryset.all()
-    compiled = template.compiled[bound.db]
-    bound.query.prepared = compiled.bind([template.db_value(user["id"], connections[bound.db])])
-    assert bound.query.clone().prepared is None
-    assert bound.count() == 0  # its own COUNT, compiled with the marker the queryset was built with
-    assert [row.username for row in bound] == [user["userName"]]  # the rows, with the prepared SQL
 
 
 def names(response) -> list[str]:

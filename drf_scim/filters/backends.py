@@ -8,8 +8,9 @@ from django.db import models
 from django.db.models import F
 from rest_framework.filters import BaseFilterBackend
 
+from ..context import FilteredList, SCIMRequestContext, context_of
+from ..django_internals import defer_filter
 from ..exceptions import InvalidFilter, InvalidValue
-from ..params import scim_params
 from ..settings import scim_settings
 from .budget import FilterTooComplex, check_budget
 from .grammar import FilterSyntaxError, parse_filter, parse_path
@@ -22,12 +23,7 @@ class UnknownSortAttribute(InvalidValue):
     """sortBy names an attribute the resource type does not have."""
 
 
-def lenient(request: Any) -> bool:
-    """True inside the root .search, where attributes unknown to one resource type are not errors."""
-    return bool(getattr(request, "scim_unknown_matches_nothing", False))
-
-
-def get_translator(view: Any) -> FilterTranslator:
+def get_translator(view: Any, context: SCIMRequestContext) -> FilterTranslator:
     """The translator of the view's resource type (a view may provide ``get_filter_translator``)."""
     getter = getattr(view, "get_filter_translator", None)
     if getter is not None:
@@ -35,7 +31,7 @@ def get_translator(view: Any) -> FilterTranslator:
     return FilterTranslator.for_serializer(
         view.get_serializer(),
         getattr(view, "filterset_class", None),
-        unknown_matches_nothing=lenient(view.request),
+        unknown_matches_nothing=context.lenient,
     )
 
 
@@ -59,7 +55,8 @@ class SCIMFilterBackend(BaseFilterBackend):
     scim_feature = "filter"
 
     def filter_queryset(self, request: Any, queryset: models.QuerySet, view: Any) -> models.QuerySet:
-        text = scim_params(request).get(self.filter_param)
+        context = context_of(view, request)
+        text = context.params.get(self.filter_param)
         if text is None or text == "":
             return queryset
         if not isinstance(text, str):
@@ -71,13 +68,11 @@ class SCIMFilterBackend(BaseFilterBackend):
         except FilterSyntaxError as exc:
             raise InvalidFilter(str(exc)) from None
         check_filter_budget(node)
-        condition = get_translator(view).to_q(node)
-        # Added to the query when something reads it, as Django's related managers add theirs: a lookup's
-        # first page runs SQL compiled earlier (get_prepared_page) and never needs this query built.
-        # (filter() clears the flag on ``queryset`` again and passes the condition on to its clone.)
-        queryset._defer_next_filter = True
-        filtered = queryset.filter(condition)
-        filtered.scim_filter = (queryset, condition)  # what the viewset may prepare (get_prepared_page)
+        condition = get_translator(view, context).to_q(node)
+        # Deferred: a lookup's first page runs SQL compiled earlier (SCIMRequestContext.first_page) and never
+        # needs the condition built into this query.
+        filtered = defer_filter(queryset, condition)
+        context.filtered = FilteredList(queryset, condition, filtered)
         return filtered
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
@@ -100,7 +95,8 @@ class SCIMSortBackend(BaseFilterBackend):
     scim_feature = "sort"
 
     def filter_queryset(self, request: Any, queryset: models.QuerySet, view: Any) -> models.QuerySet:
-        params = scim_params(request)
+        context = context_of(view, request)
+        params = context.params
         sort_by = params.get(self.sort_by_param)
         order = params.get(self.sort_order_param) or "ascending"
         if not isinstance(order, str) or order.lower() not in ("ascending", "descending"):
@@ -114,15 +110,15 @@ class SCIMSortBackend(BaseFilterBackend):
         if path.filter is not None:
             raise InvalidValue("sortBy names a singular attribute, without a [filter].")
         try:
-            expression = get_translator(view).target(path.path).order_by()
+            expression = get_translator(view, context).target(path.path).order_by()
         except UnknownAttribute as exc:
-            if lenient(request):
+            if context.lenient:
                 return queryset  # root .search: this resource type stays in its default order
             raise UnknownSortAttribute(f"Cannot sort by {sort_by!r}: {exc.detail}") from None
         except InvalidFilter as exc:
             raise InvalidValue(f"Cannot sort by {sort_by!r}: {exc.detail}") from None
         descending = order.lower() == "descending"
-        request.scim_sort_descending = descending  # cursor paging walks the same order (pagination.py)
+        context.sort_descending = descending  # cursor paging walks the same order (pagination.py)
         key = F(SORT_KEY)
         ordered = key.desc(nulls_last=True) if descending else key.asc(nulls_last=True)
         return queryset.annotate(**{SORT_KEY: expression}).order_by(ordered, "-pk" if descending else "pk")

@@ -20,7 +20,6 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.signals import setting_changed
 from django.db import models
 from django.db.models import Prefetch
 from django.db.models.fields.related_descriptors import ReverseManyToOneDescriptor
@@ -32,9 +31,19 @@ from rest_framework.utils.serializer_helpers import BindingDict
 
 from ..adoption import account_state, scim_writes
 from ..exceptions import Mutability, TooMany
-from ..fields import AttributeMixin, BooleanAttribute, StringAttribute
+from ..fields import AttributeMixin, StringAttribute
 from ..filters.translate import FoldedKeyTarget
 from ..models import SCIMResource, SCIMValue
+from ..plans import cacheable, uncacheable_overrides
+from ..plans.fields import (
+    FieldPlan,
+    copy_field,
+    field_plan,
+    renders_context_free,
+    renders_context_free_tree,
+    shares_fields,
+    source_split,
+)
 from ..projection import Projection
 from ..reverse import resource_location
 from ..schema.attributes import IMMUTABLE, WRITE_ONLY, Attribute, attribute_of, mutability_of, returned_of
@@ -68,34 +77,6 @@ def compact(value: Any) -> Any:
     return value
 
 
-# Built fields per get_fields_cache_key(): fields are built (deep copies of the declared ones) once per key.
-_FIELD_PROTOTYPES: dict[Hashable, dict[str, serializers.Field]] = {}
-# Where, among the nested fields, the fields that fetch related rows are, per get_fields_cache_key().
-_FETCHING_PATHS: dict[Hashable, list[tuple[str, ...]]] = {}
-# The multi-valued attributes of the JSON document, per get_fields_cache_key() (get_indexed_attributes).
-_INDEXED: dict[Hashable, dict[str, list[str]]] = {}
-# Rendering-only copies of a resource's nested attributes that need nothing from a request, per
-# get_fields_cache_key() (SCIMSerializerMixin.shared_reading_fields).
-_SHARED_READING_FIELDS: dict[Hashable, dict[str, serializers.Field]] = {}
-
-
-def clear_field_cache(**kwargs: Any) -> None:
-    """Forget the built fields (settings changed, or a serializer class was altered at run time)."""
-    _FIELD_PROTOTYPES.clear()
-    _FETCHING_PATHS.clear()
-    _INDEXED.clear()
-    _SHARED_READING_FIELDS.clear()
-
-
-setting_changed.connect(clear_field_cache)
-
-
-def defined_in_drf_scim(cls: type, *names: str) -> bool:
-    """Whether the methods ``names`` of ``cls`` are defined in drf_scim's modules, not overridden by a project
-    (then what they return may be cached)."""
-    return all(getattr(cls, name).__module__.startswith("drf_scim.") for name in names)
-
-
 def resource_serializer(field: serializers.Field) -> serializers.Field:
     """The serializer of the resource ``field`` belongs to: its root, or the child of a ``many=True`` root
     (a list renders its resources with the fields a single resource has)."""
@@ -105,23 +86,6 @@ def resource_serializer(field: serializers.Field) -> serializers.Field:
 
 def resource_model(field: serializers.Field) -> type[models.Model] | None:
     return getattr(getattr(resource_serializer(field), "Meta", None), "model", None)
-
-
-def _copy_field(field: serializers.Field, parent: serializers.Field | None) -> serializers.Field:
-    """A copy of a built field for another serializer instance, bound to ``parent``.
-
-    Shallow: what a field computed when it was built (source, validators, messages) is shared; what ties
-    it to one serializer tree (its parent, a nested serializer's own fields, a list's child) is not.
-    """
-    clone = object.__new__(type(field))  # copy.copy, minus its generic protocol (this runs per request)
-    clone.__dict__ = field.__dict__.copy()
-    clone.__dict__.pop("fields", None)  # a nested serializer builds its own fields for the new tree
-    clone.parent = parent
-    for name in ("child", "child_relation"):
-        child = clone.__dict__.get(name)
-        if isinstance(child, serializers.Field):
-            setattr(clone, name, _copy_field(child, clone))
-    return clone
 
 
 class SCIMSerializerMixin:
@@ -134,47 +98,48 @@ class SCIMSerializerMixin:
     def get_document_path(self) -> str | None:
         return self.document_path
 
+    @cacheable
     def get_fields_cache_key(self) -> Hashable | None:
-        """Hook: serializers with the same key get the same fields, built once and copied per instance.
+        """Hook: serializers with the same key get the same fields, built once and copied per instance
+        (:mod:`drf_scim.plans.fields`).
 
-        Building a SCIM resource's fields (deep copies of a few dozen nested fields) costs more than
-        the rest of a request; this makes it a one-time cost per process. The key covers what
-        ``get_fields`` reads. Return ``None`` from a subclass whose ``get_fields`` depends on the
-        request or the instance, to build its fields every time as DRF does (the default for a class
-        that overrides ``get_fields`` outside drf_scim).
+        The key covers what ``get_fields`` reads. Return ``None`` from a subclass whose ``get_fields``
+        depends on the request or the instance, to build its fields every time as DRF does: the default
+        for a class whose ``get_fields`` override is not marked :func:`drf_scim.plans.cacheable`.
         """
-        if not defined_in_drf_scim(type(self), "get_fields"):
+        if uncacheable_overrides(type(self), ("get_fields",)):
             return None
-        model = resource_model(self)
-        return (type(self), self.get_document_path(), model)
+        return (type(self), self.get_document_path(), resource_model(self))
 
     @classmethod
     def has_static_fields(cls) -> bool:
-        """Whether every instance of this class has the same fields, whatever its request: neither
-        ``get_fields`` nor ``get_fields_cache_key`` is overridden outside drf_scim (either may make them
-        vary with the tenant or the request). What is shared between requests is built only for these."""
-        return defined_in_drf_scim(cls, "get_fields", "get_fields_cache_key")
+        """Whether every instance of this class has the same fields, whatever its request (what is shared
+        between requests is built only for these): see :func:`drf_scim.plans.fields.shares_fields`."""
+        return shares_fields(cls)
+
+    @cached_property
+    def field_plan(self) -> FieldPlan | None:
+        """The fields of this serializer's ``get_fields_cache_key()``, built once; None without a key."""
+        key = self.get_fields_cache_key()
+        return None if key is None else field_plan(key, self.build_fields)
+
+    def build_fields(self) -> BindingDict:
+        """The fields ``get_fields()`` declares, bound to this serializer (DRF's ``fields``)."""
+        built = BindingDict(self)
+        for name, field in self.get_fields().items():
+            built[name] = field
+        return built
 
     @cached_property
     def fields(self) -> BindingDict:
-        key = self.get_fields_cache_key()
-        prototypes = _FIELD_PROTOTYPES.get(key) if key is not None else None
-        if prototypes is None:
-            built = BindingDict(self)
-            for name, field in self.get_fields().items():
-                built[name] = field
-            if key is None:
-                return built
-            prototypes = {name: _copy_field(field, None) for name, field in built.items()}
-            for field in prototypes.values():
-                returned_of(field)  # computed once, then carried by every copy
-                field._renders_context_free = renders_context_free(field)
-                field._source_split = source_split(field)
-            _FIELD_PROTOTYPES[key] = prototypes
+        plan = self.field_plan
+        if plan is None:
+            return self.build_fields()
         fields = BindingDict(self)
-        fields.fields.update((name, _copy_field(field, self)) for name, field in prototypes.items())
+        fields.fields.update((name, copy_field(field, self)) for name, field in plan.prototypes.items())
         return fields
 
+    @cacheable
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
         meta = getattr(self, "Meta", None)
@@ -213,7 +178,7 @@ class SCIMSerializerMixin:
         reading = {}
         for name, field in declarations.items():
             if not field.__dict__.get("_renders_context_free"):
-                field = shared[name] if name in shared else _copy_field(field, self)
+                field = shared[name] if name in shared else copy_field(field, self)
             reading[name] = field
         return reading
 
@@ -222,33 +187,33 @@ class SCIMSerializerMixin:
         request (``renders_context_free_tree``: a user's name, emails, addresses...), bound once per
         ``get_fields_cache_key()`` under a context-free instance of the resource serializer and shared by
         every serializer that renders, instead of being copied and bound for each one."""
-        key = self.get_fields_cache_key() if resource_serializer(self) is self and self.has_static_fields() else None
-        if key is None:
+        plan = self.field_plan if resource_serializer(self) is self and self.has_static_fields() else None
+        if plan is None:
             return {}
-        shared = _SHARED_READING_FIELDS.get(key)
-        if shared is None:
-            try:
-                template = type(self)(context={})
-                if template.get_fields_cache_key() != key:
-                    template = None
-            except Exception:  # a serializer whose __init__ wants a request: nothing is shared
-                template = None
-            shared = {}
-            if template is not None:
-                for name, field in template.field_declarations().items():
-                    if isinstance(field, serializers.BaseSerializer) and not field.write_only:
-                        bound = _copy_field(field, template)
-                        if renders_context_free_tree(bound):
-                            shared[name] = bound
-            _SHARED_READING_FIELDS[key] = shared
+        if plan.shared_reading is None:
+            plan.shared_reading = self.bind_shared_reading_fields()
+        return plan.shared_reading
+
+    def bind_shared_reading_fields(self) -> dict[str, serializers.Field]:
+        try:
+            template = type(self)(context={})
+            if template.get_fields_cache_key() != self.get_fields_cache_key():
+                return {}
+        except Exception:  # a serializer whose __init__ wants a request: nothing is shared
+            return {}
+        shared = {}
+        for name, field in template.field_declarations().items():
+            if isinstance(field, serializers.BaseSerializer) and not field.write_only:
+                bound = copy_field(field, template)
+                if renders_context_free_tree(bound):
+                    shared[name] = bound
         return shared
 
     def field_declarations(self) -> Mapping[str, serializers.Field]:
         """The fields as built once per ``get_fields_cache_key()``: shared and unbound, to look names and
         options up, never to render, validate or change. ``fields`` when the serializer has no key."""
-        key = self.get_fields_cache_key()
-        prototypes = _FIELD_PROTOTYPES.get(key) if key is not None and "fields" not in self.__dict__ else None
-        return self.fields if prototypes is None else prototypes
+        plan = self.field_plan if "fields" not in self.__dict__ else None
+        return self.fields if plan is None else plan.prototypes
 
     def bound_field(self, name: str) -> serializers.Field:
         """``fields[name]``, binding that one field alone while the others are unbound: a filter names an
@@ -259,7 +224,7 @@ class SCIMSerializerMixin:
         bound = self.__dict__.setdefault("_bound_fields", {})
         field = bound.get(name)
         if field is None:
-            field = bound[name] = _copy_field(declarations[name], self)
+            field = bound[name] = copy_field(declarations[name], self)
         return field
 
     @property
@@ -443,58 +408,6 @@ def has_attribute(model: type[models.Model] | None, name: str) -> bool:
 
 
 _MISSING = object()
-
-# to_representation methods that read nothing but the value and the field's own options (not its parent,
-# root or context).
-CONTEXT_FREE_REPRESENTATIONS = frozenset(
-    {
-        serializers.CharField.to_representation,
-        serializers.BooleanField.to_representation,
-        BooleanAttribute.to_representation,
-        serializers.IntegerField.to_representation,
-        serializers.FloatField.to_representation,
-        serializers.DateTimeField.to_representation,
-    }
-)
-
-
-def source_split(field: serializers.Field) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
-    """Whether DRF's ``get_attribute`` reads ``field`` (then ``read_source`` does), and its source split into
-    the path of the object that holds it and the rest (``SCIMSerializerMixin._render_plan``)."""
-    attrs = tuple(field.source_attrs)
-    return type(field).get_attribute is serializers.Field.get_attribute, attrs[:-1], attrs[-1:]
-
-
-def renders_context_free(field: serializers.Field) -> bool:
-    """Whether rendering ``field`` needs nothing from the serializer it is bound to: then every serializer
-    may render it with one shared copy (``SCIMSerializerMixin.reading_fields``)."""
-    return (
-        type(field).get_attribute is serializers.Field.get_attribute
-        and type(field).to_representation in CONTEXT_FREE_REPRESENTATIONS
-        and field.default is empty
-        and not isinstance(field, serializers.BaseSerializer)
-    )
-
-
-def renders_context_free_tree(field: serializers.Field) -> bool:
-    """``renders_context_free`` for nested attributes too: a complex or multi-valued attribute renders
-    context-free when it renders as drf_scim's do and every readable field under it renders context-free."""
-    if field.default is not empty or type(field).get_attribute is not serializers.Field.get_attribute:
-        return False
-    if isinstance(field, serializers.ListSerializer):
-        return type(field).to_representation is MultiValuedAttribute.to_representation and renders_context_free_tree(
-            field.child
-        )
-    if isinstance(field, SCIMSerializerMixin):
-        kind = type(field)
-        return (
-            kind.has_static_fields()  # its fields are the same for every request
-            and kind.to_representation is SCIMSerializerMixin.to_representation
-            and kind._readable_fields is SCIMSerializerMixin._readable_fields
-            and kind.get_render_empty is SCIMSerializerMixin.get_render_empty
-            and all(renders_context_free_tree(child) for child in field.fields.values() if not child.write_only)
-        )
-    return renders_context_free(field)
 
 
 def renders_alone(field: serializers.Field) -> bool:
@@ -693,6 +606,7 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
     def get_document_path(self) -> str:
         return f"{self.get_resource_prefix()}data"
 
+    @cacheable
     def get_fields(self) -> dict[str, serializers.Field]:
         prefix = self.get_resource_prefix()
         declared = super().get_fields()
@@ -719,6 +633,7 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
         """
         return dict(getattr(cls.Meta, "folded_keys", {}))
 
+    @cacheable
     def get_filter_target(self, name: str, field: serializers.Field, attribute_map: Any) -> Any:
         """Hook: the filter target of one attribute, or None for the one its field implies."""
         column = self.get_folded_keys().get(name)
@@ -817,8 +732,8 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
         Where they are among the nested fields is found once per serializer class; each request then
         reaches just those, instead of walking (and copying) every nested field.
         """
-        key = self.get_fields_cache_key()
-        paths = _FETCHING_PATHS.get(key) if key is not None else None
+        plan = self.field_plan
+        paths = plan.fetching_paths if plan is not None else None
         if paths is None:
             paths = []
             stack = [((name,), field) for name, field in self.fields.items()]
@@ -828,8 +743,8 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
                     paths.append(path)
                 if isinstance(field, serializers.Serializer) and field.source == "*":
                     stack.extend(((*path, name), child) for name, child in field.fields.items())
-            if key is not None:
-                _FETCHING_PATHS[key] = paths
+            if plan is not None:
+                plan.fetching_paths = paths
         readable = {field.field_name for field in self._rendered_fields}
         for path in paths:
             if path[0] in readable:
@@ -853,8 +768,8 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
         Their values are copied to ``SCIMValue`` rows so that filters can match them. Found once per
         ``get_fields_cache_key()``.
         """
-        key = self.get_fields_cache_key()
-        indexed = _INDEXED.get(key) if key is not None else None
+        plan = self.field_plan
+        indexed = plan.indexed if plan is not None else None
         if indexed is None:
             document = self.get_document_path().split(".")
             indexed = {}
@@ -863,8 +778,8 @@ class SCIMSerializer(SCIMSerializerMixin, serializers.Serializer):
                 if isinstance(field, MultiValuedAttribute) and path[: len(document)] == document:
                     relative = path[len(document) :]
                     indexed[".".join(relative)] = relative
-            if key is not None:
-                _INDEXED[key] = indexed
+            if plan is not None:
+                plan.indexed = indexed
         return indexed
 
     def indexed_values(self, resource: SCIMResource) -> dict[str, list[Any]]:

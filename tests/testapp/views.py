@@ -4,6 +4,7 @@ import django_filters
 from django.contrib.auth import get_user_model
 
 from drf_scim.fields import BooleanAttribute, StringAttribute
+from drf_scim.plans import cacheable
 from drf_scim.serializers import SCIMSerializer
 from drf_scim.viewsets import SCIMModelViewSet, UserViewSet
 
@@ -44,14 +45,18 @@ class FilterableUserViewSet(UserViewSet):
 
 
 class StaffOnlyUserViewSet(UserViewSet):
-    """A project narrowing what a client sees beyond the SCIM rows: only staff users are resources."""
+    """A project narrowing what a client sees beyond the SCIM rows: only staff users are resources. The
+    narrowing depends on nothing of the request: the plan may keep it (the fast path stays on)."""
 
+    @cacheable
     def get_base_queryset(self):
         return super().get_base_queryset().filter(is_staff=True)
 
 
 class ActiveOnlyUserViewSet(UserViewSet):
-    """The same narrowing in get_queryset, DRF's usual place for it."""
+    """The same narrowing in get_queryset, DRF's usual place for it, served without the fast path."""
+
+    fast_path = False
 
     def get_queryset(self):
         return super().get_queryset().filter(is_active=True)

@@ -18,6 +18,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.authentication import SessionAuthentication
 
 from ...settings import scim_settings
+from ...views import SCIMViewMixin
 from . import components, extensions, security  # noqa: F401  (importing them registers the extensions)
 
 
@@ -51,10 +52,10 @@ def preprocess_scim_paths(endpoints: list[tuple], **kwargs: Any) -> list[tuple]:
     """drf-spectacular preprocessing hook: SCIM paths without the trailing slash the router tolerates."""
     result = []
     for path, path_regex, method, callback in endpoints:
-        if getattr(callback, "cls", None) is not None and path.endswith("/") and path.count("/") > 1:
-            scim_view = any(base.__module__.startswith("drf_scim.") for base in getattr(callback.cls, "__mro__", ()))
-            if scim_view:
-                path = path.rstrip("/")
+        view = getattr(callback, "cls", None)
+        scim_view = isinstance(view, type) and issubclass(view, (SCIMViewMixin, DocumentationViewMixin))
+        if scim_view and path.endswith("/") and path.count("/") > 1:
+            path = path.rstrip("/")
         result.append((path, path_regex, method, callback))
     return result
 

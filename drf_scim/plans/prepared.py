@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy as copy_module
 import uuid
-import weakref
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
@@ -21,58 +20,10 @@ from django.core.exceptions import EmptyResultSet, MultipleObjectsReturned
 from django.db import connections, models
 from django.db.models import Q, Value
 from django.db.models.lookups import Lookup
-from django.db.models.sql import Query
+
+from ..django_internals import CompiledSQL, compile_query, precompilable, run_precompiled
 
 _UNCOMPILED = object()
-
-
-class PreparedQuery(Query):
-    """A query that answers SQL compiled earlier, with new parameters, instead of compiling itself.
-
-    Only the clone ``PreparedQuerySet.rows`` makes carries the SQL: any query derived from it (a count,
-    a filter) is a plain query again and compiles as usual.
-    """
-
-    prepared: tuple[Compiled, list[Any]] | None = None
-
-    def clone(self) -> Query:
-        clone = super().clone()
-        clone.__dict__.pop("prepared", None)
-        return clone
-
-    def get_compiler(self, using: str | None = None, connection: Any = None, elide_empty: bool = True) -> Any:
-        compiler = super().get_compiler(using, connection, elide_empty)
-        if self.prepared is not None:
-            compiled, params = self.prepared
-            compiler.__dict__.update(compiled.state)  # what compiling left on the compiler: columns, related rows
-            compiler.as_sql = lambda *args, **kwargs: (compiled.sql, params)
-            compiler.get_converters = lambda expressions: compiled.converters_on(compiler, expressions)
-        return compiler
-
-
-class Compiled:
-    """The SQL of a prepared queryset on one database, and where each value goes in its parameters."""
-
-    def __init__(self, state: dict[str, Any], sql: str, params: list[Any], positions: list[list[int]]) -> None:
-        self.state, self.sql, self.params, self.positions = state, sql, params, positions
-        # Per connection (each thread has its own): what turns each column's value into Python, looked up
-        # once rather than per read (a resource's few dozen columns asked their backend and field each time).
-        self.converters: weakref.WeakKeyDictionary[Any, dict[int, Any]] = weakref.WeakKeyDictionary()
-
-    def bind(self, values: Sequence[Any]) -> tuple[Compiled, list[Any]]:
-        params = list(self.params)
-        for value, positions in zip(values, self.positions, strict=True):
-            for position in positions:
-                params[position] = value
-        return self, params
-
-    def converters_on(self, compiler: Any, expressions: list[Any]) -> dict[int, Any]:
-        """``compiler.get_converters(expressions)``, remembered per connection: the columns never change."""
-        converters = self.converters.get(compiler.connection)
-        if converters is None:
-            del compiler.get_converters  # Django's own, for this call and the ones it makes (composite keys)
-            converters = self.converters[compiler.connection] = compiler.get_converters(expressions)
-        return converters
 
 
 class PreparedQuerySet:
@@ -88,42 +39,53 @@ class PreparedQuerySet:
         markers: Sequence[Any],
         db_value: Callable[[Any, Any], Any] | None = None,
     ) -> None:
-        queryset = queryset.all()
-        queryset.query = queryset.query.chain(PreparedQuery)
-        self.queryset, self.markers = queryset, list(markers)
+        self.queryset, self.markers = precompilable(queryset), list(markers)
         self.db_value = db_value or (lambda value, connection: value)
-        self.compiled: dict[str, Compiled | None] = {}
+        self.compiled: dict[str, Prepared | None] = {}
 
-    def compile(self, alias: str) -> Compiled | None:
+    def compile(self, alias: str) -> Prepared | None:
         """The SQL and the markers' positions in its parameters; None when a marker is not there as itself."""
         connection = connections[alias]
-        compiler = self.queryset.query.clone().get_compiler(alias)  # compiling may alter a query: not the shared one
         try:
-            sql, params = compiler.as_sql()
+            compiled = compile_query(self.queryset, alias)
         except EmptyResultSet:
             return None
         positions = []
         for marker in self.markers:
             marker = self.db_value(marker, connection)
-            found = [index for index, param in enumerate(params) if type(param) is type(marker) and param == marker]
-            if not found or str(marker) in sql:
+            found = [
+                index for index, param in enumerate(compiled.params) if type(param) is type(marker) and param == marker
+            ]
+            if not found or str(marker) in compiled.sql:
                 return None
             positions.append(found)
-        state = {key: value for key, value in vars(compiler).items() if key not in ("query", "connection", "using")}
-        return Compiled(state, sql, list(params), positions)
+        return Prepared(compiled, positions)
 
     def rows(self, values: Sequence[Any]) -> list[models.Model] | None:
         """The rows for ``values`` (one per marker); None when this queryset cannot be prepared."""
-        queryset = self.queryset.all()
-        alias = queryset.db
-        compiled = self.compiled.get(alias, _UNCOMPILED)
-        if compiled is _UNCOMPILED:
-            compiled = self.compiled[alias] = self.compile(alias)
-        if compiled is None:
+        alias = self.queryset.db
+        prepared = self.compiled.get(alias, _UNCOMPILED)
+        if prepared is _UNCOMPILED:
+            prepared = self.compiled[alias] = self.compile(alias)
+        if prepared is None:
             return None
         connection = connections[alias]
-        queryset.query.prepared = compiled.bind([self.db_value(value, connection) for value in values])
-        return list(queryset)
+        params = prepared.bind([self.db_value(value, connection) for value in values])
+        return run_precompiled(self.queryset, prepared.compiled, params)
+
+
+class Prepared:
+    """Compiled SQL, and where each marker's value goes in its parameters."""
+
+    def __init__(self, compiled: CompiledSQL, positions: list[list[int]]) -> None:
+        self.compiled, self.positions = compiled, positions
+
+    def bind(self, values: Sequence[Any]) -> list[Any]:
+        params = list(self.compiled.params)
+        for value, positions in zip(values, self.positions, strict=True):
+            for position in positions:
+                params[position] = value
+        return params
 
 
 class PreparedLookup:

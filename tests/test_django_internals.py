@@ -1,0 +1,69 @@
+"""Each use drf_scim makes of Django's private API (drf_scim.django_internals) still does what it relies on.
+
+A Django upgrade that changes one of them fails here, by name."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import Q
+
+from drf_scim import django_internals
+from drf_scim.plans.prepared import PreparedLookup
+
+pytestmark = pytest.mark.django_db
+
+
+def users():
+    return get_user_model().objects.select_related("scim")
+
+
+def test_a_deferred_filter_selects_the_rows_an_eager_one_does():
+    get_user_model().objects.create(username="ann")
+    get_user_model().objects.create(username="bob")
+    deferred = django_internals.defer_filter(get_user_model().objects.all(), Q(username="bob"))
+    assert [user.username for user in deferred] == ["bob"]
+    assert str(deferred.query) == str(get_user_model().objects.filter(username="bob").query)
+
+
+def test_the_queryset_helpers_read_what_they_name():
+    queryset = get_user_model().objects.all()
+    assert not django_internals.is_evaluated(queryset)
+    list(queryset)
+    assert django_internals.is_evaluated(queryset)
+    assert set(django_internals.annotation_names(queryset.annotate(n=Q(pk=1)))) == {"n"}
+    assert not django_internals.has_filters(get_user_model().objects.all())
+    assert django_internals.has_filters(get_user_model().objects.filter(pk=1))
+    assert django_internals.values_column(get_user_model().objects.values_list("username", flat=True)) == "username"
+
+
+def test_forgetting_prefetched_rows_makes_the_next_read_fetch_them():
+    user = get_user_model().objects.create(username="ann")
+    user = get_user_model().objects.prefetch_related("groups").get(pk=user.pk)
+    group = user.groups.model.objects.create(name="staff")
+    user.groups.through.objects.create(user=user, group=group)
+    assert list(user.groups.all()) == []  # the prefetched (empty) rows
+    django_internals.forget_prefetched(user)
+    assert list(user.groups.all()) == [group]
+
+
+def test_precompiled_sql_runs_with_new_parameters_and_derived_queries_compile_their_own():
+    ann = get_user_model().objects.create(username="ann")
+    get_user_model().objects.create(username="bob")
+    queryset = django_internals.precompilable(users().filter(username="marker"))
+    compiled = django_internals.compile_query(queryset, connection.alias)
+    position = compiled.params.index("marker")
+    params = list(compiled.params)
+    params[position] = "ann"
+    assert [user.pk for user in django_internals.run_precompiled(queryset, compiled, params)] == [ann.pk]
+    assert queryset.count() == 0  # a COUNT of the same queryset compiles its own SQL, with the marker
+
+
+def test_a_prepared_lookup_finds_each_row_by_its_key():
+    ann = get_user_model().objects.create(username="ann")
+    bob = get_user_model().objects.create(username="bob")
+    lookup = PreparedLookup(users(), "pk")
+    assert (lookup.get(ann.pk), lookup.get(bob.pk)) == (ann, bob)
+    with pytest.raises(get_user_model().DoesNotExist):
+        lookup.get(10**9)

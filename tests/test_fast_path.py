@@ -1,0 +1,81 @@
+"""The fast path (drf_scim.plans): what a viewset declares decides whether it keeps it, and W001 says where
+an override turns it off."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.checks import run_checks
+from django.test import override_settings
+from django.urls import include, path
+
+from drf_scim.plans import cacheable
+from drf_scim.routers import SCIMRouter
+from drf_scim.viewsets import UserViewSet
+from tests.helpers import BASE
+
+pytestmark = pytest.mark.django_db
+LABEL = __name__
+
+
+class UndeclaredNarrowingViewSet(UserViewSet):
+    def get_base_queryset(self):
+        return super().get_base_queryset().filter(is_staff=self.request.headers.get("X-Staff") == "1")
+
+
+class DeclaredNarrowingViewSet(UserViewSet):
+    @cacheable
+    def get_base_queryset(self):
+        return super().get_base_queryset().filter(is_staff=False)
+
+
+class OptedOutViewSet(UserViewSet):
+    fast_path = False
+
+    def get_queryset(self):
+        return super().get_queryset()
+
+
+def routes(viewset: type) -> list:
+    router = SCIMRouter(include_defaults=False)
+    router.register("Users", viewset)
+    return [path("scim/narrow/", include(router.urls))]
+
+
+urlpatterns = routes(UndeclaredNarrowingViewSet)
+
+
+def fast_path_warnings() -> list[str]:
+    return [message.obj for message in run_checks() if message.id == "drf_scim.W001"]
+
+
+def test_an_undeclared_override_of_a_queryset_hook_is_warned_about():
+    with override_settings(ROOT_URLCONF=LABEL):
+        assert fast_path_warnings() == [f"{LABEL}.UndeclaredNarrowingViewSet"]
+
+
+def test_declared_overrides_and_opted_out_viewsets_are_not_warned_about():
+    assert fast_path_warnings() == []  # tests.urls routes a @cacheable and a fast_path = False viewset
+
+
+def test_an_undeclared_override_that_reads_the_request_answers_each_request(api, create_user):
+    from django.contrib.auth import get_user_model
+
+    user = create_user()
+    get_user_model().objects.filter(username=user["userName"]).update(is_staff=True)
+    with override_settings(ROOT_URLCONF=LABEL):
+        for staff, status in (("0", 404), ("1", 200), ("0", 404)):
+            response = api.get(f"/scim/narrow/Users/{user['id']}", HTTP_X_STAFF=staff)
+            assert response.status_code == status
+    assert api.get(f"{BASE}/Users/{user['id']}").status_code == 200
+
+
+@pytest.mark.parametrize("fast_path", [True, False])
+def test_lists_and_lookups_answer_the_same_with_the_fast_path_on_or_off(api, create_user, fast_path):
+    ids = [create_user(f"user{n}@example.com")["id"] for n in range(3)]
+    with override_settings(DRF_SCIM={"FAST_PATH": fast_path}):
+        for _ in range(2):
+            body = api.get(f"{BASE}/Users?count=2").body
+            assert ([u["id"] for u in body["Resources"]], body["totalResults"]) == (ids[:2], 3)
+            found = api.get(f'{BASE}/Users?filter=userName eq "user1@example.com"').body["Resources"]
+            assert [u["id"] for u in found] == [ids[1]]
+            assert api.get(f"{BASE}/Users/{ids[2]}").body["userName"] == "user2@example.com"
