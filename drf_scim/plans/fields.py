@@ -116,7 +116,8 @@ def renders_context_free(field: serializers.Field) -> bool:
 def renders_context_free_tree(field: serializers.Field) -> bool:
     """``renders_context_free`` for nested attributes too: a complex or multi-valued attribute renders
     context-free when it renders as drf_scim's do and every readable field under it renders context-free."""
-    from ..serializers.base import MultiValuedAttribute, SCIMSerializerMixin
+    from ..serializers.attributes import MultiValuedAttribute
+    from ..serializers.mixins import SCIMSerializerMixin
 
     if field.default is not empty or type(field).get_attribute is not serializers.Field.get_attribute:
         return False

@@ -1,6 +1,7 @@
 """SCIM serializers: the base classes and the built-in resource types."""
 
-from .base import ComplexAttribute, MultiValuedAttribute, SCIMExtension, SCIMSerializer
+from .attributes import ComplexAttribute, MultiValuedAttribute, SCIMExtension
+from .base import SCIMSerializer
 from .enterprise import EnterpriseUserExtension
 from .groups import GroupSerializer
 from .users import UserSerializer

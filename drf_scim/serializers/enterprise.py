@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..constants import ENTERPRISE_USER_SCHEMA
 from ..fields import StringAttribute
-from .base import SCIMExtension
+from .attributes import SCIMExtension
 from .relations import ManagerSerializer
 
 

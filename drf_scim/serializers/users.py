@@ -24,9 +24,11 @@ from ..fields import (
 )
 from ..filters.translate import ExpressionTarget, Target
 from ..schema.attributes import attribute_of
-from .base import ComplexAttribute, SCIMSerializer, deep_set
+from .attributes import ComplexAttribute
+from .base import SCIMSerializer
 from .enterprise import EnterpriseUserExtension
 from .relations import GroupsAttribute
+from .sources import deep_set
 
 
 class ActiveAttribute(BooleanAttribute):
