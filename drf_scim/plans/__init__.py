@@ -95,13 +95,3 @@ def enabled() -> bool:
 
     return bool(scim_settings.FAST_PATH)
 
-
-def cached_per_class(function: Callable[[type], T]) -> Callable[[type], T]:
-    """``function(cls)``, computed once per class until :func:`clear`."""
-    results: BoundedCache[T] = BoundedCache(1024)
-
-    def per_class(cls: type) -> T:
-        return results.get(cls, lambda: function(cls))
-
-    per_class.__doc__ = function.__doc__
-    return per_class
