@@ -7,9 +7,15 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 POSTGRES_URL ?= postgres:///scim_test
+PGBOUNCER_URL ?= postgres://scim@127.0.0.1:6433/scim_test
+# What passes through PgBouncer in transaction mode: the resource, PATCH, Bulk, filter, ETag, paging and
+# concurrency tests, and the sample site under gunicorn with persistent connections.
+PGBOUNCER_TESTS ?= tests/test_users.py tests/test_groups.py tests/test_patch.py tests/test_bulk.py \
+	tests/test_filters.py tests/test_etags.py tests/test_cursor_pagination.py tests/test_concurrency.py \
+	tests/test_gunicorn.py
 MANAGE := $(BIN)/python sample_site/manage.py
 
-.PHONY: install install-bench run test test-sqlite test-postgres test-wheel docs lint format openapi bench clean
+.PHONY: install install-bench run test test-sqlite test-postgres test-pgbouncer test-wheel docs lint format openapi bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +49,7 @@ run: install
 	echo ""
 	DJANGO_DEBUG=1 $(MANAGE) runserver $(HOST):$(PORT)
 
-test: lint docs test-sqlite test-postgres test-wheel
+test: lint docs test-sqlite test-postgres test-pgbouncer test-wheel
 
 test-sqlite: install
 	env -u DATABASE_URL $(BIN)/pytest
@@ -53,6 +59,14 @@ test-postgres: install
 	.ci/postgres
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest
 	DATABASE_URL=$(POSTGRES_URL) DATABASE_SERVER_SIDE_BINDING=1 $(BIN)/pytest -q
+
+# Through a PgBouncer in transaction mode (.ci/pgbouncer starts one, installing it when missing), with
+# server-side binding as docs/howto/deploying.rst recommends.
+test-pgbouncer: install
+	.ci/postgres
+	.ci/pgbouncer
+	DATABASE_URL=$(PGBOUNCER_URL) DATABASE_SERVER_SIDE_BINDING=1 DATABASE_TRANSACTION_POOLING=1 \
+		$(BIN)/pytest -q $(PGBOUNCER_TESTS)
 
 # python -m build without a warning, then the wheel in a fresh virtualenv: migrate, scim_token, SCIM requests.
 test-wheel: install

@@ -71,6 +71,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     if os.environ.get("DATABASE_SERVER_SIDE_BINDING"):
         # Parameters bound by PostgreSQL, which prepares the statements a connection repeats (docs/howto/deploying.rst).
         DATABASES["default"]["OPTIONS"].update({"server_side_binding": True, "prepare_threshold": 5})
+    if os.environ.get("DATABASE_TRANSACTION_POOLING"):
+        # Behind PgBouncer in transaction mode: a server connection serves one transaction, so no cursor may
+        # outlive it, and a statement prepared on one is unknown to the next (unless PgBouncer 1.21+ with
+        # max_prepared_statements, then leave prepare_threshold alone).
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
 
 USE_TZ = True
 TIME_ZONE = "UTC"

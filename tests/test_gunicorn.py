@@ -36,7 +36,7 @@ def gunicorn(transactional_db):
     if connection.vendor != "postgresql":
         pytest.skip("several worker processes share a PostgreSQL database")
     settings = connection.settings_dict
-    url = f"postgres://{settings['USER'] or ''}@{settings['HOST'] or ''}/{settings['NAME']}"
+    url = f"postgres://{settings['USER'] or ''}@{settings['HOST']}:{settings['PORT'] or 5432}/{settings['NAME']}"
     if not settings["HOST"]:
         url = f"postgres:///{settings['NAME']}"
     port = free_port()
