@@ -97,11 +97,18 @@ class SCIMUser(SCIMResource):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "user_name_key"], name="drf_scim_unique_user_name"),
         ]
-        # Counting and paging the unfiltered list reads this index alone (UserViewSet.get_resource_keys).
         indexes = [
+            # Counting and paging the unfiltered list reads this index alone (UserViewSet.get_resource_keys).
             models.Index(
                 fields=["tenant", "user"], condition=models.Q(deleted__isnull=True), name="drf_scim_live_users"
-            )
+            ),
+            # userName sw "..." is a LIKE 'prefix%' on the folded key, which PostgreSQL answers from a btree
+            # only with pattern operators under a collation other than C (opclasses: PostgreSQL only).
+            models.Index(
+                fields=["tenant", "user_name_key"],
+                opclasses=["varchar_pattern_ops", "varchar_pattern_ops"],
+                name="drf_scim_user_name_prefix",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -125,7 +132,15 @@ class SCIMGroup(SCIMResource):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "display_name_key"], name="drf_scim_unique_display_name"),
         ]
-        indexes = [models.Index(fields=["tenant", "group"], name="drf_scim_tenant_groups")]
+        indexes = [
+            models.Index(fields=["tenant", "group"], name="drf_scim_tenant_groups"),
+            # displayName sw "...": see SCIMUser's drf_scim_user_name_prefix.
+            models.Index(
+                fields=["tenant", "display_name_key"],
+                opclasses=["varchar_pattern_ops", "varchar_pattern_ops"],
+                name="drf_scim_display_name_prefix",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"SCIM group {self.scim_id}"
