@@ -33,16 +33,9 @@ def indexes_read(api, path: str, text: str) -> str:
     return "\n".join(plans)
 
 
-@pytest.fixture
-def directory(db):
-    call_command("scim_seed", users=5000, groups=500, stdout=io.StringIO())
+def test_username_and_group_name_prefix_filters_read_their_prefix_indexes(api, db):
+    call_command("scim_seed", users=3000, groups=300, stdout=io.StringIO())
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-
-
-def test_username_starts_with_reads_the_prefix_index(api, directory):
     assert "drf_scim_user_name_prefix" in indexes_read(api, "Users", 'userName sw "User12"')
-
-
-def test_group_display_name_starts_with_reads_the_prefix_index(api, directory):
-    assert "drf_scim_display_name_prefix" in indexes_read(api, "Groups", 'displayName sw "group-12"')
+    assert "drf_scim_display_name_prefix" in indexes_read(api, "Groups", 'displayName sw "group12"')
