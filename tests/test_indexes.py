@@ -34,7 +34,7 @@ def indexes_read(api, path: str, text: str) -> str:
 
 
 def test_username_and_group_name_prefix_filters_read_their_prefix_indexes(api, db):
-    call_command("scim_seed", users=3000, groups=300, stdout=io.StringIO())
+    call_command("scim_seed", users=3000, groups=1000, stdout=io.StringIO())
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     assert "drf_scim_user_name_prefix" in indexes_read(api, "Users", 'userName sw "User12"')
