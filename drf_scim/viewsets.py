@@ -15,7 +15,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, IntegrityError, models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import F, prefetch_related_objects
 from django.http import Http404
 from django.utils import timezone
@@ -24,7 +24,7 @@ from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
-from . import plans, signals
+from . import conflicts, plans, signals
 from .adoption import scim_writes
 from .context import SCIMRequestContext
 from .django_internals import annotation_names, forget_prefetched, has_filters
@@ -508,45 +508,13 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         return super().handle_exception(exc)
 
     def held_outside_tenant_error(self, serializer: Any) -> Uniqueness | None:
-        """The 409 for a name no resource of the tenant holds, but an account SCIM does not serve to
+        """Hook: the 409 for a name no resource of the tenant holds, but an account SCIM does not serve to
         this client does (the host's own unique column, such as auth's username); None otherwise."""
-        data = serializer.initial_data if isinstance(serializer.initial_data, dict) else {}
-        lowered = {key.lower(): value for key, value in data.items() if isinstance(key, str)}
-        sent = {
-            name: lowered[name.lower()]
-            for name in serializer.get_folded_keys()
-            if isinstance(lowered.get(name.lower()), str)
-        }
-        if not sent:
-            return None
-        prefix = serializer.get_resource_prefix().replace(".", "__")
-        conditions = models.Q()
-        for name, value in sent.items():
-            conditions |= models.Q(**{f"{prefix}{serializer.get_folded_keys()[name]}": value.casefold()})
-        try:
-            held_here = self.get_base_queryset().filter(conditions).exists()
-        except DatabaseError:  # inside a transaction that failed (ATOMIC_REQUESTS): say no more
-            return None
-        if held_here:
-            return None
-        what = " or ".join(f"{name} {value!r}" for name, value in sent.items())
-        return Uniqueness(
-            f"The {what} is taken by an account that is not a resource of this client's tenant; choose another."
-        )
+        return conflicts.held_outside_tenant_error(serializer, self.get_base_queryset())
 
     def uniqueness_error(self, serializer: Any) -> Uniqueness:
-        names = [
-            attribute.name
-            for attribute in serializer.get_attributes()
-            if attribute.uniqueness == "server" and attribute.name != "id"
-        ]
-        values = [
-            f"{name} {serializer.initial_data.get(name)!r}"
-            for name in names
-            if isinstance(serializer.initial_data, dict) and name in serializer.initial_data
-        ]
-        what = " or ".join(values or names) or "a unique attribute"
-        return Uniqueness(f"A {serializer.Meta.resource_type} with {what} already exists.")
+        """Hook: the 409 for a unique constraint the save of ``serializer`` broke."""
+        return conflicts.uniqueness_error(serializer)
 
     def perform_destroy(self, instance: models.Model) -> None:
         instance.delete()
