@@ -13,7 +13,7 @@ the database:
 
 ``PATCH /Groups/{id}``
     ``GroupViewSet.partial_update`` (``UpdateResourceMixin``): the PatchOp body becomes a
-    :class:`~drf_scim.patch.PatchRequest`; in one transaction the group's row is read and locked
+    :class:`~drf_scim.patch.PatchRequest`; in one transaction the group is read with its SCIM row locked
     (``fetch_object``), If-Match checked (``check_preconditions``), the operations applied to its document
     and saved as a PUT would be (``perform_save``; a broken unique constraint is a 409,
     :mod:`drf_scim.conflicts`), and member changes written as row inserts and deletes.
