@@ -9,6 +9,7 @@ from typing import Any
 from django.db import models
 from rest_framework import serializers
 
+from ..django_internals import annotation_names
 from ..exceptions import InvalidValue, flatten_detail
 from ..serializers.relations import relation_names
 from .engine import PatchResult, apply_operations
@@ -99,6 +100,6 @@ class PatchRequest:
         """The serializer of the 200 response; ``refresh`` reads the relations it shows that ``queryset``
         (what ``build_queryset`` returned) did not bring in the row, or that the PATCH changed."""
         serializer = self.serializer_class(instance, context=self.response_context)
-        if self.changes_relations or not queryset.query.annotations or self.relations - self.response_context["omit"]:
+        if self.changes_relations or not annotation_names(queryset) or self.relations - self.response_context["omit"]:
             refresh(serializer, instance)
         return serializer

@@ -20,6 +20,7 @@ from django.db.models.functions import JSONObject
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from ..django_internals import is_evaluated
 from ..exceptions import InvalidValue, flatten_detail
 from ..expressions import JSONArraySubquery
 from ..fields import ReferenceAttribute, StringAttribute, TenantUniqueStringAttribute
@@ -324,7 +325,7 @@ class RelatedResourcesAttribute(MultiValuedAttribute):
         if isinstance(data, ReferenceRows):
             return [self.reference_to(uuid.UUID(row["value"]), row["tenant"], row.get("display")) for row in data]
         objects = data.all() if isinstance(data, models.Manager) else data
-        if isinstance(objects, models.QuerySet) and objects._result_cache is None:
+        if isinstance(objects, models.QuerySet) and not is_evaluated(objects):
             # Not prefetched: read the rows the prefetch would have, in one query.
             objects = self.get_queryset().filter(pk__in=objects.values("pk")).order_by("pk")
         return [self.reference(obj) for obj in objects]
