@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .schema.attributes import ALWAYS, NEVER, REQUEST
+from .schema.paths import PathResolver
 
 Tree = dict[str, "Tree | None"]
 
@@ -27,11 +28,14 @@ def split_names(value: Any) -> list[str]:
 
 
 def build_tree(paths: Iterable[str], schemas: list[str], core_schema: str) -> Tree:
-    """Parse attribute paths into a tree; extension URNs become top-level keys."""
+    """Parse attribute paths into a tree; extension URNs become top-level keys.
+
+    Names are not checked against the schemas: an unknown attribute is a key that matches nothing.
+    """
     tree: Tree = {}
-    ordered = sorted(schemas, key=len, reverse=True)
+    resolver = PathResolver(core_schema, schemas)
     for path in paths:
-        parts = resolve(path, ordered, core_schema)
+        parts = resolver.names(path)
         node: Tree = tree
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
@@ -42,18 +46,6 @@ def build_tree(paths: Iterable[str], schemas: list[str], core_schema: str) -> Tr
             else:
                 node = node.setdefault(part, {})  # type: ignore[assignment]
     return tree
-
-
-def resolve(path: str, schemas: list[str], core_schema: str) -> list[str]:
-    lowered = path.lower()
-    for schema in schemas:
-        urn = schema.lower()
-        if lowered == urn:
-            return [urn]
-        if lowered.startswith(urn + ":"):
-            rest = lowered[len(urn) + 1 :].split(".")
-            return rest if schema == core_schema else [urn, *rest]
-    return lowered.split(".")
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,14 @@ from ..filters.budget import FilterTooComplex, check_budget
 from ..filters.grammar import FilterSyntaxError, FilterValueError, parse_path
 from ..filters.nodes import And, AttributePath, Comparison, Node, Not, Or, Present
 from ..schema.attributes import READ_ONLY, attribute_of, mutability_of
+from ..schema.paths import (
+    PathResolver,
+    UnknownAttribute,
+    UnknownSchema,
+    UnknownSubAttribute,
+    find_attribute,
+    sub_fields,
+)
 from ..serializers.relations import RelatedResourcesAttribute
 from ..settings import scim_settings
 from .operations import Operation
@@ -54,32 +62,22 @@ class Location:
     touched: str = ""
 
 
-def _find(fields: Mapping[str, serializers.Field], name: str) -> tuple[str, serializers.Field] | None:
-    lowered = name.lower()
-    return next(((key, value) for key, value in fields.items() if key.lower() == lowered), None)
-
-
-def _child_fields(field: serializers.Field) -> Mapping[str, serializers.Field]:
-    inner = field.child if isinstance(field, serializers.ListSerializer) else field
-    return inner.fields if isinstance(inner, serializers.Serializer) else {}
-
-
 def canonical(value: Any, field: serializers.Field | None, *, in_list: bool = False) -> Any:
     """``value`` with its keys renamed to the declared sub-attribute names (input names ignore case).
 
     Lists are entered once (values of a multi-valued attribute); anything nested deeper is left for
     validation to reject.
     """
-    fields = _child_fields(field) if field is not None else {}
+    fields = sub_fields(field) if field is not None else {}
     if isinstance(value, list):
         return value if in_list else [canonical(item, field, in_list=True) for item in value]
     if not isinstance(value, Mapping) or not fields:
         return value
     result = {}
     for key, item in value.items():
-        found = _find(fields, str(key))
+        found = find_attribute(fields, str(key))
         name, sub = found if found else (key, None)
-        result[name] = canonical(item, sub) if sub is not None and _child_fields(sub) else item
+        result[name] = canonical(item, sub) if sub is not None and sub_fields(sub) else item
     return result
 
 
@@ -89,8 +87,8 @@ class PatchEngine:
     def __init__(self, serializer: serializers.Serializer, document: dict[str, Any]) -> None:
         self.serializer = serializer
         self.document = document
-        self.core = serializer.Meta.schema.lower()
-        self.extensions = {urn.lower(): urn for urn in serializer.get_schema_urns()[1:]}
+        # PATCH paths may name writeOnly attributes (password), and Entra names "manager" without its URN.
+        self.paths = PathResolver.for_serializer(serializer, unqualified_extensions=True)
         self.relations: list[RelationChange] = []
         self.touched: dict[str, Operation] = {}
         self.cost = 0  # the work done so far, against MAX_PATCH_COST (see charge())
@@ -109,37 +107,29 @@ class PatchEngine:
 
     # -- paths -------------------------------------------------------------
 
-    def top_fields(self) -> dict[str, serializers.Field]:
-        return {name: f for name, f in self.serializer.fields.items() if name.lower() not in self.extensions}
-
     def locate(self, path: AttributePath, operation: Operation) -> Location:
-        schema = path.schema.lower() if path.schema else None
-        if schema is not None and schema != self.core:
-            urn = self.extensions.get(schema)
-            if urn is None:
-                raise InvalidPath(f"{operation.describe()}: unknown schema {path.schema!r}.")
-            found, keys = _find(self.serializer.fields[urn].fields, path.attribute), [urn]
-        else:
-            found, keys = _find(self.top_fields(), path.attribute), []
-            if found is None and schema is None:  # Entra sends "manager" without its extension URN
-                for urn in self.extensions.values():
-                    found = _find(self.serializer.fields[urn].fields, path.attribute)
-                    if found is not None:
-                        keys = [urn]
-                        break
-        if found is None:
-            raise InvalidPath(f"{operation.describe()}: no attribute {str(path)!r} in this resource.")
-        name, attribute_field = found
-        location = Location(keys, name, attribute_field, touched=keys[0] if keys else name)
-        if path.sub_attribute:
-            sub = _find(_child_fields(attribute_field), path.sub_attribute)
-            if sub is None:
-                raise InvalidPath(f"{operation.describe()}: {name!r} has no sub-attribute {path.sub_attribute!r}.")
-            location.sub_attribute, location.sub_field = sub
-        return location
+        try:
+            resolved = self.paths.resolve(path)
+        except UnknownSchema:
+            raise InvalidPath(f"{operation.describe()}: unknown schema {path.schema!r}.") from None
+        except UnknownAttribute:
+            raise InvalidPath(f"{operation.describe()}: no attribute {str(path)!r} in this resource.") from None
+        except UnknownSubAttribute as exc:
+            raise InvalidPath(
+                f"{operation.describe()}: {exc.attribute!r} has no sub-attribute {path.sub_attribute!r}."
+            ) from None
+        keys = [resolved.schema] if resolved.extension else []
+        return Location(
+            keys,
+            resolved.attribute,
+            resolved.field,
+            sub_attribute=resolved.sub_attribute,
+            sub_field=resolved.sub_field,
+            touched=keys[0] if keys else resolved.attribute,
+        )
 
     def resolve(self, text: str, operation: Operation) -> Location:
-        urn = self.extensions.get(text.lower())
+        urn = self.paths.extension(text)
         if urn is not None:  # the whole extension, e.g. "urn:...:enterprise:2.0:User"
             return Location([], urn, self.serializer.fields[urn], touched=urn)
         try:
@@ -166,10 +156,10 @@ class PatchEngine:
                 raise InvalidPath(f"{operation.describe()}: only a multi-valued attribute takes a [filter].")
             location.filter = parsed.filter
             if parsed.sub_attribute:
-                sub = _find(_child_fields(location.field), parsed.sub_attribute)
-                if sub is None:
+                found = find_attribute(sub_fields(location.field), parsed.sub_attribute)
+                if found is None:
                     raise InvalidPath(f"{operation.describe()}: no sub-attribute {parsed.sub_attribute!r}.")
-                location.sub_attribute, location.sub_field = sub
+                location.sub_attribute, location.sub_field = found
         return location
 
     def container(self, location: Location, create: bool) -> dict[str, Any] | None:
@@ -199,9 +189,10 @@ class PatchEngine:
     def apply_pathless(self, operation: Operation) -> None:
         for key, value in operation.value.items():
             key = str(key)
-            if key.lower() in self.extensions and isinstance(value, Mapping):
+            urn = self.paths.extension(key)
+            if urn is not None and isinstance(value, Mapping):
                 for sub_key, sub_value in value.items():
-                    self.apply_key(operation, f"{self.extensions[key.lower()]}:{sub_key}", sub_value)
+                    self.apply_key(operation, f"{urn}:{sub_key}", sub_value)
             else:
                 self.apply_key(operation, key, value)
 
@@ -283,7 +274,7 @@ class PatchEngine:
                 items = []
         else:
             self.charge(operation, max(1, len(items)))
-            child = _child_fields(attribute)
+            child = sub_fields(attribute)
             case_exact = self.case_exactness(attribute)
             matching = [
                 item for item in items if isinstance(item, dict) and matches(location.filter, item, child, case_exact)
@@ -318,7 +309,7 @@ class PatchEngine:
 
     def case_exactness(self, attribute: serializers.Field) -> dict[str, bool]:
         """Whether each sub-attribute compares case-exact (computed once per operation)."""
-        return {name: attribute_of(name, sub).case_exact for name, sub in _child_fields(attribute).items()}
+        return {name: attribute_of(name, sub).case_exact for name, sub in sub_fields(attribute).items()}
 
     def add_value(self, items: list[Any], item: Any) -> None:
         """Append ``item`` unless an equal value is there; a new primary value clears the others."""
@@ -393,7 +384,7 @@ def matches(
     if isinstance(node, Not):
         return not matches(node.operand, item, fields, case_exact)
     if isinstance(node, (Present, Comparison)):
-        found = _find(fields, node.path.attribute)
+        found = find_attribute(fields, node.path.attribute)
         if found is None or node.path.sub_attribute or node.path.schema:
             raise InvalidPath(f"Unknown sub-attribute {str(node.path)!r} in a value filter.")
         name = found[0]
@@ -432,7 +423,7 @@ def equality_terms(node: Node, fields: Mapping[str, serializers.Field]) -> dict[
     if isinstance(node, And):
         return {**equality_terms(node.left, fields), **equality_terms(node.right, fields)}
     if isinstance(node, Comparison) and node.operator == "eq" and not node.path.sub_attribute:
-        found = _find(fields, node.path.attribute)
+        found = find_attribute(fields, node.path.attribute)
         return {found[0] if found else node.path.attribute: node.value}
     return {}
 
