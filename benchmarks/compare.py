@@ -265,7 +265,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--before", required=True, help="the git revision to compare against")
     parser.add_argument("--after", help="the git revision to compare (default: the working tree, as it is)")
-    add_arguments(parser, adds=20_000)
+    add_arguments(parser, adds=8_000)  # add_member: about 250 a second for 25 s a side
     parser.add_argument("--rounds", type=int, default=6, help="rounds of one turn a side, in mirrored order")
     parser.add_argument("--seconds", type=float, default=4.0, help="measured seconds of one turn")
     parser.add_argument(
