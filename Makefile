@@ -15,7 +15,8 @@ PGBOUNCER_TESTS ?= tests/test_users.py tests/test_groups.py tests/test_patch.py 
 	tests/test_gunicorn.py
 MANAGE := $(BIN)/python sample_site/manage.py
 
-.PHONY: install install-bench run test test-sqlite test-postgres test-pgbouncer test-wheel docs lint format openapi bench clean
+.PHONY: install install-bench run test test-sqlite test-postgres test-pgbouncer test-wheel docs lint format openapi bench \
+	bench-compare clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -84,6 +85,12 @@ openapi: install
 bench: install-bench
 	.ci/postgres
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+# drf_scim at BEFORE against AFTER (default: the working tree), interleaved rounds (benchmarks/compare.py --help).
+bench-compare: install-bench
+	@test -n "$(BEFORE)" || { echo "Name the revision to compare against: make bench-compare BEFORE=<git rev>" >&2; exit 2; }
+	.ci/postgres
+	$(BIN)/python benchmarks/compare.py --before '$(BEFORE)' $(if $(AFTER),--after '$(AFTER)') $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check drf_scim tests sample_site benchmarks deploy docs

@@ -50,6 +50,8 @@ class Measurement:
     @classmethod
     def of(cls, latencies: list[float], seconds: float, query_counts: list[int], errors: list[str]) -> Measurement:
         latencies = sorted(latencies)
+        if not latencies:  # a stream that had run out: no request, no latency
+            return cls(0, round(seconds, 3), 0.0, 0.0, 0.0, None, errors)
         return cls(
             requests=len(latencies),
             seconds=round(seconds, 3),
@@ -208,6 +210,28 @@ def measure(
     return Measurement.of(latencies, time.perf_counter() - started, queries, errors)
 
 
+def measure_turns(
+    streams: dict[str, tuple[Server, Iterator[Request]]],
+    rounds: list[list[str]],
+    seconds: float,
+    concurrency: int,
+    at_least: int = 1,
+) -> dict[str, list[Measurement]]:
+    """Measure the named servers for ``seconds`` each, in the order of each round; every server's turns.
+
+    Each stream goes on from one turn to the next, so a workload never repeats what it wrote.
+    """
+    parts: dict[str, list[Measurement]] = {name: [] for name in streams}
+    for order in rounds:
+        for name in order:
+            server, requests = streams[name]
+            measured = measure(server, requests, seconds, concurrency, at_least)
+            if not measured.requests:
+                raise RuntimeError(f"{name}: the workload ran out of requests before its turn")
+            parts[name].append(measured)
+    return parts
+
+
 def measure_interleaved(
     streams: dict[str, tuple[Server, Iterator[Request]]],
     seconds: float,
@@ -220,10 +244,7 @@ def measure_interleaved(
     A machine whose speed drifts (a shared or throttled host) then slows every server alike, where
     measuring one after the other would credit one with the fast minutes and another with the slow ones.
     """
-    parts: dict[str, list[Measurement]] = {name: [] for name in streams}
-    for _ in range(rounds):
-        for name, (server, requests) in streams.items():
-            parts[name].append(measure(server, requests, seconds / rounds, concurrency, at_least))
+    parts = measure_turns(streams, [list(streams)] * rounds, seconds / rounds, concurrency, at_least)
     return {name: Measurement.combine(measured) for name, measured in parts.items()}
 
 

@@ -21,7 +21,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from driver import WORKLOADS, Dataset, Measurement, Request, Server, measure, measure_interleaved, query_counts
+from driver import WORKLOADS, Dataset, Measurement, Request, Server, measure, measure_turns, query_counts
 from report import target_lines, update_page, write_chart, write_table
 
 HERE = Path(__file__).resolve().parent
@@ -37,6 +37,7 @@ SITES = {
         "settings": "drf_site.settings",
         "wsgi": "drf_site.wsgi",
         "chdir": HERE,
+        "pythonpath": [HERE, ROOT],
         "port": 8201,
         "prefix": "/scim/v2",
     },
@@ -46,6 +47,7 @@ SITES = {
         "settings": "reference_site.settings",
         "wsgi": "reference_site.wsgi",
         "chdir": HERE / "reference_site",
+        "pythonpath": [HERE, ROOT, HERE / "reference_site"],
         "port": 8202,
         "prefix": "/scim/v2",
     },
@@ -62,12 +64,13 @@ def site_env(site: dict[str, Any]) -> dict[str, str]:
         **os.environ,
         "DATABASE_URL": f"postgres:///{site['database']}",
         "DJANGO_SETTINGS_MODULE": site["settings"],
-        "PYTHONPATH": os.pathsep.join([str(HERE), str(ROOT), str(HERE / "reference_site")]),
+        "PYTHONPATH": os.pathsep.join(str(path) for path in site["pythonpath"]),
     }
 
 
 def manage(site: dict[str, Any], *args: str) -> str:
-    result = subprocess.run([*site["manage"], *args], env=site_env(site), capture_output=True, text=True)
+    command = [*site["manage"], *args]
+    result = subprocess.run(command, env=site_env(site), cwd=site.get("cwd"), capture_output=True, text=True)
     if result.returncode:
         raise SystemExit(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result.stdout
@@ -142,6 +145,38 @@ def chosen(options: argparse.Namespace) -> dict[str, tuple[str, Any]]:
     return {name: workload for name, workload in WORKLOADS.items() if name in options.workloads}
 
 
+def discover(name: str, server: Server, options: argparse.Namespace) -> Dataset:
+    """The ids the workloads need, found through the site's own API."""
+    started = time.perf_counter()
+    data = Dataset.discover(server, options.users, options.groups, options.big_group, samples=200, adds=options.adds)
+    log(f"{name}: ids discovered in {time.perf_counter() - started:.1f} s")
+    return data
+
+
+def run_workload(
+    workload: str,
+    targets: dict[str, tuple[Server, Dataset, str]],
+    rounds: list[list[str]],
+    seconds: float,
+    options: argparse.Namespace,
+) -> dict[str, list[Measurement]]:
+    """One workload against served sites (server, data, a tag for the names it creates): each site warmed up,
+    then measured for ``seconds`` a turn in the order of ``rounds``; every site's turns, none with errors."""
+    label, requests = WORKLOADS[workload]
+    for server, data, tag in targets.values():
+        measure(server, requests(data, f"{tag}w"), options.warmup, options.concurrency)
+    streams = {name: (server, requests(data, tag)) for name, (server, data, tag) in targets.items()}
+    try:
+        turns = measure_turns(streams, rounds, seconds, options.concurrency)
+    except RuntimeError as error:  # add_member adds each outsider once
+        raise SystemExit(f"{label}: {error}; give it more users to add (--adds, --users)") from None
+    for name, measured in turns.items():
+        errors = [error for turn in measured for error in turn.errors]
+        if errors:
+            raise SystemExit(f"{name} failed {label}: {errors[:5]}")
+    return turns
+
+
 def run(options: argparse.Namespace) -> dict[str, Any]:
     tokens = {name: prepare(name, site, options) for name, site in SITES.items()}
     results: dict[str, dict[str, Measurement]] = {}  # per workload, per site
@@ -151,30 +186,21 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
             stack.enter_context(gunicorn(site, options.workers))
             servers[name] = Server(f"http://127.0.0.1:{site['port']}{site['prefix']}", tokens[name])
         servers["floor"] = Server(f"http://127.0.0.1:{SITES['drf_scim']['port']}/floor")
-        data = {}
-        for name in SITES:
-            started = time.perf_counter()
-            data[name] = Dataset.discover(
-                servers[name], options.users, options.groups, options.big_group, samples=200, adds=options.adds
-            )
-            log(f"{name}: ids discovered in {time.perf_counter() - started:.1f} s")
+        data = {name: discover(name, servers[name], options) for name in SITES}
         data["floor"] = data["drf_scim"]
         run_id = time.strftime("%H%M%S")
-        for workload, (label, requests) in chosen(options).items():
+        for workload, (label, _) in chosen(options).items():
             names = [*SITES, *(["floor"] if workload in FLOOR_WORKLOADS else [])]
             # the floor writes to drf_scim's database: its new users need names of their own
-            runs = {name: f"{run_id}{'f' if name == 'floor' else ''}" for name in names}
-            for name in names:
-                measure(servers[name], requests(data[name], f"{runs[name]}w"), options.warmup, options.concurrency)
-            streams = {name: (servers[name], requests(data[name], runs[name])) for name in names}
-            results[workload] = measure_interleaved(streams, options.seconds, options.concurrency, options.rounds)
+            targets = {name: (servers[name], data[name], f"{run_id}{'f' if name == 'floor' else ''}") for name in names}
+            rounds = [names] * options.rounds
+            turns = run_workload(workload, targets, rounds, options.seconds / options.rounds, options)
+            results[workload] = {name: Measurement.combine(measured) for name, measured in turns.items()}
             for name, result in results[workload].items():
                 log(
                     f"{label:<34} {name:<13} {result.rps:>9.1f} req/s  p50 {result.p50_ms:>8.1f} ms  "
                     f"p99 {result.p99_ms:>8.1f} ms  {result.queries} queries  {result.requests} requests"
                 )
-                if result.errors:
-                    raise SystemExit(f"{name} failed {label}: {result.errors}")
         independence = {name: query_counts(servers[name], data[name]) for name in SITES}
         log(f"queries by size: {independence}")
     return {
@@ -208,34 +234,55 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def add_arguments(parser: argparse.ArgumentParser, adds: int = 5000) -> None:
+    """The data set, the servers and the driver: the knobs run.py and compare.py share."""
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--groups", type=int, default=1_000)
-    parser.add_argument("--big-group", type=int, default=50_000)
+    parser.add_argument("--big-group", type=int, help="members of the group 'big' (default: half the users)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers of each site")
     parser.add_argument("--concurrency", type=int, default=4, help="concurrent clients of the driver")
+    parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each measurement")
+    parser.add_argument("--adds", type=int, default=adds, help="users available to add to the big group")
+    parser.add_argument(
+        "--workloads", type=lambda text: text.split(","), default=list(WORKLOADS),
+        help=f"comma-separated, of {','.join(WORKLOADS)}",
+    )  # fmt: skip
+
+
+def check_arguments(parser: argparse.ArgumentParser, options: argparse.Namespace) -> None:
+    """Refuse workloads that do not exist and sizes the workloads cannot run on; size the big group."""
+    unknown = set(options.workloads) - set(WORKLOADS)
+    if unknown:
+        parser.error(f"unknown workloads: {', '.join(sorted(unknown))}")
+    if options.big_group is None:
+        options.big_group = options.users // 2
+    if not 0 < options.big_group < options.users:
+        parser.error(
+            f"--big-group {options.big_group} does not fit --users {options.users}: the big group needs members,"
+            " and the add_member workload adds users outside it (the default is half the users)"
+        )
+    if options.groups and options.users < 10:
+        parser.error("--groups of 10 members need 10 --users at least")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    add_arguments(parser)
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per workload and site")
     parser.add_argument(
         "--rounds", type=int, default=5,
         help="the sites of a workload take turns this many times (each for seconds/rounds), so drift hits all alike",
     )  # fmt: skip
-    parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each measurement")
-    parser.add_argument("--adds", type=int, default=5000, help="users available to add to the big group")
     parser.add_argument(
         "--output", type=Path,
         help=f"where results.json, .md and chart.png go (default: {RESULTS.relative_to(ROOT)} for a whole run)",
     )  # fmt: skip
-    parser.add_argument(
-        "--workloads", type=lambda text: text.split(","), default=list(WORKLOADS),
-        help=f"comma-separated, of {','.join(WORKLOADS)} (a subset is reported, never written to the docs)",
-    )  # fmt: skip
     parser.add_argument("--reuse", action="store_true", help="measure the last run's databases as they are (no seed)")
     options = parser.parse_args()
-    unknown = set(options.workloads) - set(WORKLOADS)
-    if unknown:
-        parser.error(f"unknown workloads: {', '.join(sorted(unknown))}")
-    whole = options.workloads == list(WORKLOADS) and not options.reuse
+    # the results of record: every workload on fresh data of the default sizes, for the default time
+    knobs = ("users", "groups", "big_group", "seconds", "rounds", "workloads")
+    whole = not options.reuse and all(getattr(options, knob) == parser.get_default(knob) for knob in knobs)
+    check_arguments(parser, options)
     output = options.output or (RESULTS if whole else None)
     report = run(options)
     for line in target_lines(report):

@@ -256,3 +256,102 @@ def test_the_benchmarks_page_shows_the_recorded_results():
     page = (ROOT / "docs" / "benchmarks.rst").read_text()
     assert report.rst_section(recorded, "../benchmarks/results/chart.png") in page
     assert (ROOT / "benchmarks" / "results" / "chart.png").is_file()
+
+
+def turns(*rates: float) -> list[driver.Measurement]:
+    """One-second turns at these rates, each request 1 ms and 2 queries."""
+    return [driver.Measurement.of([0.001] * int(rate), 1.0, [2] * int(rate), []) for rate in rates]
+
+
+def test_compare_mirrors_the_rounds_so_each_revision_goes_first_as_often():
+    import compare
+
+    assert compare.round_order(5) == [
+        ["before", "after"],
+        ["after", "before"],
+        ["before", "after"],
+        ["after", "before"],
+        ["before", "after"],
+    ]
+    assert [" ".join(order) for order in compare.round_order(2, ("A", "B"))] == ["A B", "B A"]
+
+
+def test_compare_rates_both_revisions_over_their_turns_and_pairs_the_rounds():
+    import compare
+
+    figures = compare.compare_turns("GET user by id", turns(100, 200, 300), turns(110, 180, 330))
+    assert (figures["before"]["rps"], figures["after"]["rps"]) == (200.0, 206.67)
+    assert figures["before"]["rounds_rps"] == [100.0, 200.0, 300.0]
+    assert figures["ratio"] == round(206.67 / 200.0, 4)  # after / before of requests per second
+    assert figures["round_ratios"] == [1.1, 0.9, 1.1]
+    assert figures["spread"] == {"min": 0.9, "median": 1.1, "max": 1.1}
+    assert (figures["before"]["queries"], figures["after"]["requests"]) == (2, 620)
+    with pytest.raises(ValueError, match="both sides"):
+        compare.compare_turns("GET user by id", turns(100, 200), turns(100))
+
+
+def test_compare_fails_under_a_ratio_only_when_asked_to():
+    import compare
+
+    workloads = {"lookup": {"ratio": 0.9499}, "get": {"ratio": 0.95}, "post": {"ratio": 1.2}}
+    assert compare.failures(workloads, 0.95) == ["lookup"]
+    assert compare.failures(workloads, 0.9) == []
+    assert compare.failures(workloads, None) == []
+
+
+def test_compare_writes_a_table_of_both_revisions_and_the_verdict():
+    import compare
+
+    workloads = {
+        "lookup": compare.compare_turns("Lookup by userName eq", turns(1000, 1000), turns(900, 1000)),
+        "post": compare.compare_turns("POST user", turns(50, 50), turns(60, 60)),
+    }
+    side = {"name": "HEAD", "commit": "0123456789abcdef", "dirty": False, "path": "/tmp/x"}
+    report = {
+        "date": "2026-12-02",
+        "machine": {"cpu": "Test CPU", "cores": 2},
+        "before": side,
+        "after": {**side, "name": "the working tree", "dirty": True},
+        "config": {"users": 2000, "rounds": 2, "seconds_per_turn": 1.0, "concurrency": 4, "gunicorn_workers": 2},
+        "fail_under": 0.95,
+        "failures": compare.failures(workloads, 0.95),
+        "workloads": workloads,
+    }
+    text = compare.markdown(report)
+    assert "- after: the working tree (0123456789ab, with uncommitted changes)" in text
+    assert "| Lookup by userName eq | 1,000 | 950 | 0.950 | 0.900 / 0.950 / 1.000 | 1.0 / 1.0 | 2 / 2 |" in text
+    assert "| POST user | 50.0 | 60.0 | 1.200 | 1.200 / 1.200 / 1.200 | 1.0 / 1.0 | 2 / 2 |" in text
+    assert text.strip().endswith("--fail-under 0.95: every workload at or above it.")
+    report["failures"] = compare.failures(workloads, 1.0)
+    assert "| 0.950 (below) |" in compare.markdown(report)
+    assert compare.markdown(report).strip().endswith("--fail-under 0.95: below it: lookup.")
+
+
+def test_an_empty_turn_is_a_measurement_of_nothing_and_stops_the_workload():
+    empty = driver.Measurement.of([], 1.0, [], [])
+    assert (empty.requests, empty.rps, empty.queries) == (0, 0.0, None)
+    server = driver.Server("http://127.0.0.1:9/")  # never sent to: the stream is empty
+    with pytest.raises(RuntimeError, match="ran out of requests"):
+        driver.measure_turns({"a": (server, iter([]))}, [["a"]], seconds=0.1, concurrency=1)
+
+
+def test_the_big_group_scales_with_the_users_and_a_size_that_does_not_fit_is_refused(capsys):
+    import argparse
+
+    import run
+
+    def parsed(*args: str) -> argparse.Namespace:
+        parser = argparse.ArgumentParser()
+        run.add_arguments(parser)
+        options = parser.parse_args(args)
+        run.check_arguments(parser, options)
+        return options
+
+    assert parsed().big_group == 50_000
+    assert parsed("--users", "10000").big_group == 5_000
+    with pytest.raises(SystemExit):
+        parsed("--users", "10000", "--big-group", "50000")
+    assert "--big-group 50000 does not fit --users 10000" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parsed("--workloads", "lookup,nope")
+    assert "unknown workloads: nope" in capsys.readouterr().err
