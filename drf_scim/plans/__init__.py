@@ -94,4 +94,3 @@ def enabled() -> bool:
     from ..settings import scim_settings
 
     return bool(scim_settings.FAST_PATH)
-
