@@ -76,13 +76,18 @@ def manage(site: dict[str, Any], *args: str) -> str:
     return result.stdout
 
 
+def create_database(site: dict[str, Any]) -> None:
+    """The site's database, dropped if it was there, created again and migrated: every table empty."""
+    subprocess.run(["dropdb", "--if-exists", site["database"]], check=True)
+    subprocess.run(["createdb", site["database"]], check=True)
+    manage(site, "migrate", "--noinput", "-v0")
+
+
 def prepare(name: str, site: dict[str, Any], options: argparse.Namespace) -> str:
     """A fresh, migrated and seeded database (or, with --reuse, the last run's); returns a bearer token."""
     if options.reuse:
         return token(name, site)
-    subprocess.run(["dropdb", "--if-exists", site["database"]], check=True)
-    subprocess.run(["createdb", site["database"]], check=True)
-    manage(site, "migrate", "--noinput", "-v0")
+    create_database(site)
     started = time.perf_counter()
     seed = "scim_seed" if name == "drf_scim" else "ref_seed"
     sizes = ["--users", str(options.users), "--groups", str(options.groups), "--big-group", str(options.big_group)]
