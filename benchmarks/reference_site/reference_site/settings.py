@@ -31,6 +31,7 @@ SCIM_SERVICE_PROVIDER = {
     ],
     "WWW_AUTHENTICATE_HEADER": 'Bearer realm="django-scim2"',
     "GROUP_MODEL": "scimref.models.Group",
+    "USER_FILTER_PARSER": "scimref.filters.UserFilterQuery",
     "GROUP_FILTER_PARSER": "scimref.filters.GroupFilterQuery",
 }
 # No LOGGING: the django_scim logger stays at its default (no DEBUG handler), as in production.
