@@ -16,7 +16,7 @@ PGBOUNCER_TESTS ?= tests/test_users.py tests/test_groups.py tests/test_patch.py 
 MANAGE := $(BIN)/python sample_site/manage.py
 
 .PHONY: install install-bench run test test-sqlite test-postgres test-pgbouncer test-wheel docs lint format openapi bench \
-	bench-compare clean
+	bench-compare bench-sync clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -85,6 +85,11 @@ openapi: install
 bench: install-bench
 	.ci/postgres
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+# An Entra-shaped full sync (10,000 users, 100 groups) against drf_scim and django-scim2 (benchmarks/full_sync.py --help).
+bench-sync: install-bench
+	.ci/postgres
+	$(BIN)/python benchmarks/full_sync.py $(BENCH_ARGS)
 
 # drf_scim at BEFORE against AFTER (default: the working tree), interleaved rounds (benchmarks/compare.py --help).
 bench-compare: install-bench

@@ -1,0 +1,263 @@
+"""``make bench-sync``: an Entra-shaped full sync replayed against drf_scim and django-scim2, timed end to end.
+
+Each site gets an empty database (migrated; only what its token needs), is served under gunicorn as by run.py,
+then receives, one site after the other, the initial cycle of entra.py (every user looked up, created and given
+its externalId; every group looked up and created empty, then filled by member PATCHes of up to 100) and an
+incremental cycle (lookups, renames, deactivations, member removals). A few concurrent clients each run one
+resource's requests in order. Every status is checked; a run with errors writes no results and exits non-zero.
+Writes results/full_sync.md and results/full_sync.json for a run of the default sizes on both sites.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import entra
+from compare import free_ports
+from driver import Request, Server
+from run import RESULTS, ROOT, SITES, create_database, gunicorn, log, machine, token
+
+# What django-scim2 cannot take as Entra sends it, and what it is sent instead (each shown in the report).
+ADAPTATIONS: dict[str, dict[str, str]] = {
+    "django-scim2": {
+        "boolean_active": 'deactivation sent with a boolean false (Entra\'s aadOptscim062020 shape): django-scim2 '
+        'answers 400 to Entra\'s default "False", a string',
+    },
+}
+DEFAULT_USERS, DEFAULT_GROUPS = 10_000, 100
+
+
+def sync_site(name: str, port: int) -> dict[str, Any]:
+    """run.py's site ``name`` with a database of its own (``…_sync``) and ``port``."""
+    return {**SITES[name], "database": f"{SITES[name]['database']}_sync", "port": port}
+
+
+@dataclass
+class Outcome:
+    """The requests of one cycle against one site: time, counts, errors, latency by kind of request."""
+
+    seconds: float = 0.0
+    requests: int = 0
+    errors: int = 0
+    messages: list[str] = field(default_factory=list)  # the first few errors
+    latencies: dict[str, list[float]] = field(default_factory=dict)  # seconds, by Step.kind
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "seconds": round(self.seconds, 2),
+            "requests": self.requests,
+            "rps": round(self.rps, 1),
+            "errors": self.errors,
+            "messages": self.messages,
+            "by_kind": {
+                kind: {"requests": len(values), "p50_ms": round(statistics.median(values) * 1000, 1)}
+                for kind, values in self.latencies.items()
+            },
+        }
+
+
+Send = Callable[[Request], tuple[int, bytes, dict[str, str]]]
+
+
+def run_step(send: Send, step: entra.Step, ids: dict[str, str]) -> tuple[float, str | None]:
+    """Send one step (its ids resolved); its latency and the error, if it was one. A POST records its new id."""
+    try:
+        path = step.path.format(id=ids[step.target.key]) if step.target else step.path
+        body = entra.resolve(step.body, ids)
+    except KeyError as missing:
+        return 0.0, f"{step.kind}: no id for {missing} (its POST failed)"
+    started = time.perf_counter()
+    try:
+        status, content, _ = send(Request(step.method, path, body, step.expect))
+    except OSError as error:
+        return time.perf_counter() - started, f"{step.method} {path}: {error}"
+    elapsed = time.perf_counter() - started
+    if status not in step.expect:
+        return elapsed, f"{step.method} {path} -> {status}: {content[:200]!r}"
+    if step.found is not None or step.creates:
+        answer = json.loads(content)
+        if step.found is not None and answer.get("totalResults") != step.found:
+            return elapsed, f"{step.method} {path}: totalResults {answer.get('totalResults')}, not {step.found}"
+        if step.creates:
+            ids[step.creates.key] = str(answer["id"])
+    return elapsed, None
+
+
+def replay(send: Send, cycle: entra.Cycle, ids: dict[str, str], concurrency: int) -> Outcome:
+    """Run ``cycle``: each phase's chains shared out to ``concurrency`` threads, a chain's steps in order on
+    one thread, the next phase once the last is done. ``ids`` gains the ids of what the cycle creates."""
+    outcome = Outcome()
+    lock = threading.Lock()
+    started = time.perf_counter()
+    for phase in cycle.phases:
+        chains = iter(phase)
+
+        def client() -> None:
+            while True:
+                with lock:
+                    chain = next(chains, None)
+                if chain is None:
+                    return
+                for step in chain:
+                    elapsed, error = run_step(send, step, ids)
+                    with lock:
+                        outcome.requests += 1
+                        outcome.latencies.setdefault(step.kind, []).append(elapsed)
+                        if error:
+                            outcome.errors += 1
+                            if len(outcome.messages) < 5:
+                                outcome.messages.append(error)
+
+        threads = [threading.Thread(target=client) for _ in range(concurrency)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def cycles(name: str, users: int, groups: int) -> list[entra.Cycle]:
+    """The initial and the incremental cycle as ``name`` is sent them (with its ADAPTATIONS)."""
+    adapted = ADAPTATIONS.get(name, {})
+    return [
+        entra.initial_cycle(users, groups),
+        entra.incremental_cycle(users, groups, boolean_active="boolean_active" in adapted),
+    ]
+
+
+def sync(options: argparse.Namespace) -> dict[str, Any]:
+    """Every chosen site, from an empty database, through both cycles; the figures of each."""
+    results: dict[str, dict[str, Any]] = {}
+    for name, port in zip(options.sites, free_ports(len(options.sites)), strict=True):
+        site = sync_site(name, port)
+        create_database(site)
+        bearer = token(name, site)
+        with ExitStack() as stack:
+            stack.enter_context(gunicorn(site, options.workers))
+            server = Server(f"http://127.0.0.1:{port}{site['prefix']}", bearer)
+            ids: dict[str, str] = {}
+            results[name] = {}
+            for cycle in cycles(name, options.users, options.groups):
+                log(f"{name}: {cycle.name} cycle, {sum(1 for _ in cycle.steps()):,} requests")
+                outcome = replay(server.send, cycle, ids, options.concurrency)
+                results[name][cycle.name] = outcome.as_dict()
+                log(
+                    f"{name}: {cycle.name} cycle in {outcome.seconds:.1f} s, {outcome.requests:,} requests, "
+                    f"{outcome.rps:.1f} req/s, {outcome.errors} errors {outcome.messages[:2]}"
+                )
+    return {
+        "date": datetime.date.today().isoformat(),
+        "machine": machine(),
+        "config": {
+            "users": options.users,
+            "groups": options.groups,
+            "memberships": sum(len(members) for members in entra.memberships(options.users, options.groups).values()),
+            "concurrency": options.concurrency,
+            "gunicorn_workers": options.workers,
+            "sample": entra.Sample.of(options.users, options.groups).__dict__,
+        },
+        "adaptations": {name: list(ADAPTATIONS.get(name, {}).values()) for name in results},
+        "sites": results,
+    }
+
+
+def ratio(report: dict[str, Any], cycle: str) -> float | None:
+    """drf_scim's requests per second over django-scim2's on ``cycle`` (above 1: drf_scim is faster)."""
+    sites = report["sites"]
+    if "drf_scim" not in sites or "django-scim2" not in sites or not sites["django-scim2"][cycle]["rps"]:
+        return None
+    return sites["drf_scim"][cycle]["rps"] / sites["django-scim2"][cycle]["rps"]
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The figures as markdown: per site and cycle, then the median latency of each kind of request."""
+    config, machine_ = report["config"], report["machine"]
+    lines = [
+        "# An Entra-shaped full sync",
+        "",
+        f"{report['date']}, {machine_['cpu']} ({machine_['cores']} cores, {machine_['memory_gib']} GiB), "
+        f"PostgreSQL {machine_['postgresql']}, Python {machine_['python']}, Django {machine_['django']}; "
+        f"{config['users']:,} users, {config['groups']:,} groups, {config['memberships']:,} memberships; "
+        f"{config['concurrency']} concurrent clients, gunicorn with {config['gunicorn_workers']} sync workers.",
+        "",
+        "| Site | Cycle | Seconds | Requests | Requests/s | Errors | Adapted |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for name, cycles_ in report["sites"].items():
+        adapted = "; ".join(report["adaptations"].get(name, [])) or "no"
+        for cycle, figures in cycles_.items():
+            shown = adapted if cycle == "incremental" else "no"
+            lines.append(
+                f"| {name} | {cycle} | {figures['seconds']:,.1f} | {figures['requests']:,} | {figures['rps']:,.1f} "
+                f"| {figures['errors']} | {shown} |"
+            )
+    for cycle in ("initial", "incremental"):
+        value = ratio(report, cycle)
+        if value is not None:
+            lines.append(f"\n{cycle.capitalize()} cycle, drf_scim / django-scim2 requests per second: {value:.2f}x")
+    kinds = {kind: None for cycles_ in report["sites"].values() for f in cycles_.values() for kind in f["by_kind"]}
+    names = list(report["sites"])
+    lines += ["", "Median latency by kind of request (ms):", ""]
+    lines += ["| Cycle | Request | " + " | ".join(names) + " |", "|---|---|" + "---:|" * len(names)]
+    for cycle in ("initial", "incremental"):
+        for kind in kinds:
+            cells = [report["sites"][name].get(cycle, {}).get("by_kind", {}).get(kind) for name in names]
+            if any(cells):
+                shown = [f"{cell['p50_ms']:,.1f} ({cell['requests']:,})" if cell else "" for cell in cells]
+                lines.append(f"| {cycle} | {kind} | " + " | ".join(shown) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--users", type=int, default=DEFAULT_USERS)
+    parser.add_argument("--groups", type=int, default=DEFAULT_GROUPS)
+    parser.add_argument("--concurrency", type=int, default=4, help="concurrent clients, each one resource at a time")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers of each site")
+    parser.add_argument(
+        "--sites", type=lambda text: text.split(","), default=list(SITES),
+        help=f"comma-separated, of {','.join(SITES)}",
+    )  # fmt: skip
+    parser.add_argument(
+        "--output", type=Path,
+        help=f"where full_sync.md and .json go (default: {RESULTS.relative_to(ROOT)} for a run of the default sizes)",
+    )  # fmt: skip
+    options = parser.parse_args()
+    if set(options.sites) - set(SITES):
+        parser.error(f"unknown sites: {', '.join(sorted(set(options.sites) - set(SITES)))}")
+    if options.users < 1 or options.groups < 1 or options.concurrency < 1:
+        parser.error("--users, --groups and --concurrency must be positive")
+    whole = (options.users, options.groups, set(options.sites)) == (DEFAULT_USERS, DEFAULT_GROUPS, set(SITES))
+    report = sync(options)
+    text = markdown(report)
+    print(text, end="")
+    failed = {name: cycles_ for name, cycles_ in report["sites"].items() if any(f["errors"] for f in cycles_.values())}
+    if failed:
+        messages = [message for cycles_ in failed.values() for f in cycles_.values() for message in f["messages"]]
+        raise SystemExit(f"errors on {', '.join(failed)} (no results written): {messages[:5]}")
+    output = options.output or (RESULTS if whole else None)
+    if output is None:
+        return  # a smaller run is a measurement for its console, not the results of record
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "full_sync.json").write_text(json.dumps(report, indent=2) + "\n")
+    (output / "full_sync.md").write_text(text)
+    log(f"Wrote {output}/full_sync.md and full_sync.json")
+
+
+if __name__ == "__main__":
+    main()
