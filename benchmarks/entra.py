@@ -195,29 +195,42 @@ class Sample:
         return cls(lookups, changes, min(few, lookups - changes), min(groups, few))
 
 
+def sampled_users(users: int, groups: int) -> tuple[list[int], list[int], list[int]]:
+    """The users an incremental cycle looks up (spread over all of them), and of those the renamed and the
+    deactivated ones."""
+    sample = Sample.of(users, groups)
+    looked_up = list(range(1, users + 1, max(1, users // sample.lookups)))[: sample.lookups]
+    renamed = looked_up[: sample.changes]
+    return looked_up, renamed, looked_up[sample.changes : sample.changes + sample.deactivations]
+
+
+def removals(users: int, groups: int) -> dict[int, int]:
+    """The groups that lose a member in an incremental cycle, and the member each loses (its first)."""
+    members = memberships(users, groups)
+    return {g: members[g][0] for g in [g for g in members if members[g]][: Sample.of(users, groups).removals]}
+
+
 def incremental_cycle(users: int, groups: int, *, boolean_active: bool = False) -> Cycle:
     """A later cycle: users looked up by userName (each found), some of them then renamed by a PATCH of
     ``name.givenName`` and ``name.familyName``, others deactivated (``"False"``, a string, as Entra sends it
     without the aadOptscim062020 flag; a boolean with ``boolean_active``); groups looked up by displayName,
     each then losing one member (Entra's ``Remove`` with a value)."""
-    sample = Sample.of(users, groups)
-    step = max(1, users // sample.lookups)
+    looked_up, renamed, deactivated = sampled_users(users, groups)
+    deactivate = patch({"op": "Replace", "path": "active", "value": False if boolean_active else "False"})
     chains: Phase = []
-    for index, n in enumerate(range(1, users + 1, step)[: sample.lookups]):
+    for n in looked_up:
         chain = [Step("lookup user", "GET", lookup("Users", "userName", user_name(n)), found=1)]
-        if index < sample.changes:
+        if n in renamed:
             operations = [
                 {"op": "Replace", "path": "name.givenName", "value": f"Renamed{n}"},
                 {"op": "Replace", "path": "name.familyName", "value": f"Family{n}"},
             ]
             chain.append(user_patch("PATCH user rename", n, patch(*operations)))
-        elif index < sample.changes + sample.deactivations:
-            value: bool | str = False if boolean_active else "False"
-            chain.append(user_patch("PATCH user active", n, patch({"op": "Replace", "path": "active", "value": value})))
+        elif n in deactivated:
+            chain.append(user_patch("PATCH user active", n, deactivate))
         chains.append(chain)
-    members = memberships(users, groups)
-    for g in [g for g in members if members[g]][: sample.removals]:
-        body = patch({"op": "Remove", "path": "members", "value": [{"value": Ref(f"u{members[g][0]}")}]})
+    for g, n in removals(users, groups).items():
+        body = patch({"op": "Remove", "path": "members", "value": [{"value": Ref(f"u{n}")}]})
         chains.append(
             [
                 Step("lookup group", "GET", group_lookup(g), found=1),

@@ -30,7 +30,7 @@ from run import RESULTS, ROOT, SITES, create_database, gunicorn, log, machine, t
 # What django-scim2 cannot take as Entra sends it, and what it is sent instead (each shown in the report).
 ADAPTATIONS: dict[str, dict[str, str]] = {
     "django-scim2": {
-        "boolean_active": 'deactivation sent with a boolean false (Entra\'s aadOptscim062020 shape): django-scim2 '
+        "boolean_active": "deactivation sent with a boolean false (Entra's aadOptscim062020 shape): django-scim2 "
         'answers 400 to Entra\'s default "False", a string',
     },
 }
@@ -101,48 +101,83 @@ def replay(send: Send, cycle: entra.Cycle, ids: dict[str, str], concurrency: int
     """Run ``cycle``: each phase's chains shared out to ``concurrency`` threads, a chain's steps in order on
     one thread, the next phase once the last is done. ``ids`` gains the ids of what the cycle creates."""
     outcome = Outcome()
-    lock = threading.Lock()
     started = time.perf_counter()
     for phase in cycle.phases:
-        chains = iter(phase)
-
-        def client() -> None:
-            while True:
-                with lock:
-                    chain = next(chains, None)
-                if chain is None:
-                    return
-                for step in chain:
-                    elapsed, error = run_step(send, step, ids)
-                    with lock:
-                        outcome.requests += 1
-                        outcome.latencies.setdefault(step.kind, []).append(elapsed)
-                        if error:
-                            outcome.errors += 1
-                            if len(outcome.messages) < 5:
-                                outcome.messages.append(error)
-
-        threads = [threading.Thread(target=client) for _ in range(concurrency)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        run_phase(send, phase, ids, concurrency, outcome)
     outcome.seconds = time.perf_counter() - started
     return outcome
 
 
-def cycles(name: str, users: int, groups: int) -> list[entra.Cycle]:
-    """The initial and the incremental cycle as ``name`` is sent them (with its ADAPTATIONS)."""
-    adapted = ADAPTATIONS.get(name, {})
+def run_phase(send: Send, phase: entra.Phase, ids: dict[str, str], concurrency: int, outcome: Outcome) -> None:
+    """The chains of ``phase`` on ``concurrency`` threads, each chain on one; what they do counted in ``outcome``."""
+    lock = threading.Lock()
+    chains = iter(phase)
+
+    def client() -> None:
+        while True:
+            with lock:
+                chain = next(chains, None)
+            if chain is None:
+                return
+            for step in chain:
+                elapsed, error = run_step(send, step, ids)
+                with lock:
+                    outcome.requests += 1
+                    outcome.latencies.setdefault(step.kind, []).append(elapsed)
+                    if error:
+                        outcome.errors += 1
+                        if len(outcome.messages) < 5:
+                            outcome.messages.append(error)
+
+    threads = [threading.Thread(target=client) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def cycles(name: str, users: int, groups: int, adapt: bool = True) -> list[entra.Cycle]:
+    """The initial and the incremental cycle as ``name`` is sent them (with its ADAPTATIONS unless not ``adapt``)."""
+    adapted = ADAPTATIONS.get(name, {}) if adapt else {}
     return [
         entra.initial_cycle(users, groups),
         entra.incremental_cycle(users, groups, boolean_active="boolean_active" in adapted),
     ]
 
 
+def verify(server: Server, ids: dict[str, str], users: int, groups: int) -> list[str]:
+    """What the site holds after both cycles, read back through its API (untimed): each group's members, the
+    renamed and deactivated users, and the externalId of the first users; what differs from the plan."""
+    problems = []
+    members = entra.memberships(users, groups)
+    for g, removed in entra.removals(users, groups).items():
+        members[g] = [n for n in members[g] if n != removed]
+    for g, expected in members.items():
+        found = server.call(Request("GET", f"/Groups/{ids[f'g{g}']}")).get("members") or []
+        if sorted(str(member["value"]) for member in found) != sorted(ids[f"u{n}"] for n in expected):
+            problems.append(f"group {g}: {len(found)} members, not the {len(expected)} expected")
+    _, renamed, deactivated = entra.sampled_users(users, groups)
+    for n in sorted({*renamed, *deactivated, *range(1, min(users, 20) + 1)}):
+        user = server.call(Request("GET", f"/Users/{ids[f'u{n}']}"))
+        expected = {
+            "externalId": entra.object_id("user", n),
+            "active": n not in deactivated,
+            "givenName": f"Renamed{n}" if n in renamed else f"Given{n}",
+        }
+        got = {
+            "externalId": user.get("externalId"),
+            "active": user.get("active"),
+            "givenName": user["name"]["givenName"],
+        }
+        if got != expected:
+            problems.append(f"user {n}: {got}, not {expected}")
+    return problems
+
+
 def sync(options: argparse.Namespace) -> dict[str, Any]:
     """Every chosen site, from an empty database, through both cycles; the figures of each."""
     results: dict[str, dict[str, Any]] = {}
+    checked: dict[str, list[str]] = {}  # per site, what it holds that the plan does not say (read back)
     for name, port in zip(options.sites, free_ports(len(options.sites)), strict=True):
         site = sync_site(name, port)
         create_database(site)
@@ -152,7 +187,7 @@ def sync(options: argparse.Namespace) -> dict[str, Any]:
             server = Server(f"http://127.0.0.1:{port}{site['prefix']}", bearer)
             ids: dict[str, str] = {}
             results[name] = {}
-            for cycle in cycles(name, options.users, options.groups):
+            for cycle in cycles(name, options.users, options.groups, adapt=not options.unadapted):
                 log(f"{name}: {cycle.name} cycle, {sum(1 for _ in cycle.steps()):,} requests")
                 outcome = replay(server.send, cycle, ids, options.concurrency)
                 results[name][cycle.name] = outcome.as_dict()
@@ -160,6 +195,9 @@ def sync(options: argparse.Namespace) -> dict[str, Any]:
                     f"{name}: {cycle.name} cycle in {outcome.seconds:.1f} s, {outcome.requests:,} requests, "
                     f"{outcome.rps:.1f} req/s, {outcome.errors} errors {outcome.messages[:2]}"
                 )
+            if not any(figures["errors"] for figures in results[name].values()):
+                checked[name] = verify(server, ids, options.users, options.groups)
+                log(f"{name}: read back, {len(checked[name])} differences from the plan {checked[name][:3]}")
     return {
         "date": datetime.date.today().isoformat(),
         "machine": machine(),
@@ -171,8 +209,9 @@ def sync(options: argparse.Namespace) -> dict[str, Any]:
             "gunicorn_workers": options.workers,
             "sample": entra.Sample.of(options.users, options.groups).__dict__,
         },
-        "adaptations": {name: list(ADAPTATIONS.get(name, {}).values()) for name in results},
+        "adaptations": {name: list(ADAPTATIONS.get(name, {}).values()) for name in results if not options.unadapted},
         "sites": results,
+        "read_back": checked,
     }
 
 
@@ -206,6 +245,10 @@ def markdown(report: dict[str, Any]) -> str:
                 f"| {name} | {cycle} | {figures['seconds']:,.1f} | {figures['requests']:,} | {figures['rps']:,.1f} "
                 f"| {figures['errors']} | {shown} |"
             )
+    lines.append("")
+    for name, problems in report["read_back"].items():
+        verdict = "as planned" if not problems else f"{len(problems)} differences from the plan: {problems[:3]}"
+        lines.append(f"Read back from {name} after both cycles (groups' members, changed users): {verdict}.")
     for cycle in ("initial", "incremental"):
         value = ratio(report, cycle)
         if value is not None:
@@ -237,19 +280,28 @@ def main() -> None:
         "--output", type=Path,
         help=f"where full_sync.md and .json go (default: {RESULTS.relative_to(ROOT)} for a run of the default sizes)",
     )  # fmt: skip
+    parser.add_argument(
+        "--unadapted", action="store_true",
+        help="send every site Entra's shapes as they are, none of the ADAPTATIONS (shows what a site refuses)",
+    )  # fmt: skip
     options = parser.parse_args()
     if set(options.sites) - set(SITES):
         parser.error(f"unknown sites: {', '.join(sorted(set(options.sites) - set(SITES)))}")
     if options.users < 1 or options.groups < 1 or options.concurrency < 1:
         parser.error("--users, --groups and --concurrency must be positive")
-    whole = (options.users, options.groups, set(options.sites)) == (DEFAULT_USERS, DEFAULT_GROUPS, set(SITES))
+    whole = (options.users, options.groups, set(options.sites), options.unadapted) == (
+        DEFAULT_USERS, DEFAULT_GROUPS, set(SITES), False
+    )  # fmt: skip
     report = sync(options)
     text = markdown(report)
     print(text, end="")
-    failed = {name: cycles_ for name, cycles_ in report["sites"].items() if any(f["errors"] for f in cycles_.values())}
+    failed = {
+        name: [message for figures in cycles_.values() for message in figures["messages"]] or report["read_back"][name]
+        for name, cycles_ in report["sites"].items()
+        if any(figures["errors"] for figures in cycles_.values()) or report["read_back"].get(name, [])
+    }
     if failed:
-        messages = [message for cycles_ in failed.values() for f in cycles_.values() for message in f["messages"]]
-        raise SystemExit(f"errors on {', '.join(failed)} (no results written): {messages[:5]}")
+        raise SystemExit(f"errors on {', '.join(failed)} (no results written): {failed}")
     output = options.output or (RESULTS if whole else None)
     if output is None:
         return  # a smaller run is a measurement for its console, not the results of record
