@@ -34,6 +34,11 @@ ADAPTATIONS: dict[str, dict[str, str]] = {
         'answers 400 to Entra\'s default "False", a string',
     },
 }
+# How a site is configured for the sync, beyond run.py's own site (the requests stay Entra's).
+CONFIGURED: dict[str, str] = {
+    "django-scim2": "externalId mapped to its scim_external_id column (benchmarks/reference_site/scimref/filters.py): "
+    "without it django-scim2 answers Entra's PATCH of externalId with 501",
+}
 DEFAULT_USERS, DEFAULT_GROUPS = 10_000, 100
 
 
@@ -212,6 +217,7 @@ def sync(options: argparse.Namespace) -> dict[str, Any]:
         "adaptations": {name: list(ADAPTATIONS.get(name, {}).values()) for name in results if not options.unadapted},
         "sites": results,
         "read_back": checked,
+        "configured": {name: CONFIGURED[name] for name in results if name in CONFIGURED},
     }
 
 
@@ -246,6 +252,8 @@ def markdown(report: dict[str, Any]) -> str:
                 f"| {figures['errors']} | {shown} |"
             )
     lines.append("")
+    for name, note in report.get("configured", {}).items():
+        lines.append(f"Configured: {name}: {note}.")
     for name, problems in report["read_back"].items():
         verdict = "as planned" if not problems else f"{len(problems)} differences from the plan: {problems[:3]}"
         lines.append(f"Read back from {name} after both cycles (groups' members, changed users): {verdict}.")

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import re
 import sys
+import threading
+import time
 from collections import deque
 from pathlib import Path
 
@@ -355,3 +357,189 @@ def test_the_big_group_scales_with_the_users_and_a_size_that_does_not_fit_is_ref
     with pytest.raises(SystemExit):
         parsed("--workloads", "lookup,nope")
     assert "unknown workloads: nope" in capsys.readouterr().err
+
+
+def test_the_initial_cycle_creates_each_user_in_entras_order_then_fills_the_groups_in_batches_of_100():
+    import entra
+
+    cycle = entra.initial_cycle(users=450, groups=4)
+    creation, filling = cycle.phases
+    user_chains, group_chains = creation[:450], creation[450:]
+    assert [[step.kind for step in chain] for chain in user_chains] == [
+        ["lookup user", "POST user", "PATCH user externalId"]
+    ] * 450
+    assert [[step.kind for step in chain] for chain in group_chains] == [["lookup group", "POST group"]] * 4
+    lookup, post, patch = user_chains[16]
+    assert lookup.path == "/Users?filter=userName+eq+%22user17%40contoso.example.com%22"  # Entra's encoding
+    assert (lookup.found, post.creates, patch.target) == (0, entra.Ref("u17"), entra.Ref("u17"))
+    assert patch.body["Operations"] == [{"op": "Replace", "path": "externalId", "value": entra.object_id("user", 17)}]
+    assert group_chains[0][0].path == "/Groups?filter=displayName+eq+%22Sync+group+1%22&excludedAttributes=members"
+    # each user in one or two groups, every third in two; each group's members in batches of at most 100
+    memberships = entra.memberships(450, 4)
+    assert sum(len(members) for members in memberships.values()) == 450 + 150
+    counts = [sum(n in members for members in memberships.values()) for n in range(1, 451)]
+    assert set(counts) == {1, 2} and counts.count(2) == 150
+    assert [len(members) for members in memberships.values()] == [151, 150, 149, 150]
+    assert [len(chain) for chain in filling] == [2, 2, 2, 2]
+    added = []
+    for chain in filling:
+        for step in chain:
+            (operation,) = step.body["Operations"]
+            assert (step.method, step.target.key[0], operation["op"], operation["path"]) == (
+                "PATCH", "g", "Add", "members"
+            )  # fmt: skip
+            assert 0 < len(operation["value"]) <= entra.MEMBER_BATCH
+            added += [(step.target.key, member["value"].key) for member in operation["value"]]
+            assert all(member["$ref"] is None for member in operation["value"])
+    assert sorted(added) == sorted((f"g{g}", f"u{n}") for g, members in memberships.items() for n in members)
+    assert sum(1 for _ in cycle.steps()) == 450 * 3 + 4 * 2 + 8
+
+
+def test_entras_bodies_carry_its_schemas_nulls_and_string_booleans():
+    import entra
+
+    user = entra.new_user(3)
+    assert user["schemas"] == [entra.CORE_USER, entra.ENTERPRISE_USER]
+    assert (user["meta"], user["roles"], user["active"]) == ({"resourceType": "User"}, [], True)
+    assert user["emails"] == [{"primary": True, "type": "work", "value": "user3@contoso.example.com"}]
+    assert user["name"] == {"formatted": "Given3 Family3", "familyName": "Family3", "givenName": "Given3"}
+    assert "title" not in user
+    nulls = entra.new_user(4)
+    assert (nulls["title"], nulls["addresses"], nulls[entra.ENTERPRISE_USER]) == (
+        None, None, {"department": None, "manager": None}
+    )  # fmt: skip
+    group = entra.new_group(2)
+    assert group["schemas"] == [entra.CORE_GROUP, entra.AD_GROUP] and "members" not in group
+    assert group["displayName"] == "Sync group 2"
+
+    def deactivations(cycle: entra.Cycle) -> list:
+        return [step.body["Operations"] for step in cycle.steps() if step.kind == "PATCH user active"]
+
+    assert deactivations(entra.incremental_cycle(1000, 10))[0] == [
+        {"op": "Replace", "path": "active", "value": "False"}
+    ]
+    adapted = entra.incremental_cycle(1000, 10, boolean_active=True)
+    assert deactivations(adapted)[0] == [{"op": "Replace", "path": "active", "value": False}]
+
+
+def test_the_incremental_cycle_looks_each_resource_up_before_changing_it():
+    import entra
+
+    cycle = entra.incremental_cycle(users=10_000, groups=100)
+    assert entra.Sample.of(10_000, 100) == entra.Sample(lookups=1000, changes=100, deactivations=100, removals=100)
+    (phase,) = cycle.phases
+    kinds = [tuple(step.kind for step in chain) for chain in phase]
+    assert kinds.count(("lookup user",)) == 800
+    assert kinds.count(("lookup user", "PATCH user rename")) == 100
+    assert kinds.count(("lookup user", "PATCH user active")) == 100
+    assert kinds.count(("lookup group", "PATCH group remove member")) == 100
+    assert all(chain[0].found == 1 for chain in phase)
+    looked_up, renamed, deactivated = entra.sampled_users(10_000, 100)
+    assert len(set(looked_up)) == 1000 and max(looked_up) > 9_000  # spread over all the users
+    assert not set(renamed) & set(deactivated)
+    memberships = entra.memberships(10_000, 100)
+    for chain in phase:
+        if chain[-1].kind == "PATCH group remove member":
+            (operation,) = chain[-1].body["Operations"]
+            assert (operation["op"], operation["path"]) == ("Remove", "members")
+            (member,) = operation["value"]
+            assert int(member["value"].key[1:]) in memberships[int(chain[-1].target.key[1:])]
+
+
+class FakeSite:
+    """A SCIM server in memory for the replay: answers lookups, creates ids, remembers the order of requests
+    (a POST as the userName or displayName it creates)."""
+
+    def __init__(self, refuse: str | None = None) -> None:
+        self.sent: list[tuple[str, str]] = []
+        self.refuse = refuse
+        self.lock = threading.Lock()
+
+    def send(self, request: driver.Request) -> tuple[int, bytes, dict[str, str]]:
+        time.sleep(0.0005 * (threading.get_ident() % 3))  # the threads' requests interleave
+        if self.refuse and self.refuse in json.dumps(request.body):
+            return 400, b'{"detail": "no"}', {}
+        with self.lock:
+            if request.method == "POST":
+                self.sent.append(("POST", request.body.get("userName") or request.body["displayName"]))
+                return 201, json.dumps({"id": str(len(self.sent))}).encode(), {}
+            self.sent.append((request.method, request.path))
+        if request.method == "GET":
+            return 200, b'{"totalResults": 0, "Resources": []}', {}
+        return 204, b"", {}
+
+
+def test_the_replay_keeps_each_resources_order_on_concurrent_clients_and_records_the_ids():
+    import entra
+    import full_sync
+
+    site, ids = FakeSite(), {}
+    outcome = full_sync.replay(site.send, entra.initial_cycle(60, 2), ids, concurrency=4)
+    assert (outcome.requests, outcome.errors) == (60 * 3 + 2 * 2 + 2, 0)
+    assert sorted(ids) == sorted([*(f"u{n}" for n in range(1, 61)), "g1", "g2"])
+    for n in range(1, 61):
+        lookup = site.sent.index(("GET", f"/Users?filter=userName+eq+%22user{n}%40contoso.example.com%22"))
+        post = site.sent.index(("POST", entra.user_name(n)))
+        assert ids[f"u{n}"] == str(post + 1)
+        assert lookup < post < site.sent.index(("PATCH", f"/Users/{ids[f'u{n}']}"))
+    first_member_patch = min(index for index, (_, path) in enumerate(site.sent) if path.startswith("/Groups/"))
+    assert first_member_patch > max(index for index, (method, _) in enumerate(site.sent) if method == "POST")
+    figures = outcome.as_dict()
+    assert figures["by_kind"]["POST user"]["requests"] == 60
+    assert figures["rps"] == round(outcome.requests / outcome.seconds, 1)
+
+
+def test_the_replay_counts_refused_requests_and_what_could_not_be_sent_without_them():
+    import entra
+    import full_sync
+
+    refused = full_sync.replay(FakeSite(refuse="user7@").send, entra.initial_cycle(10, 1), {}, concurrency=2)
+    # user 7's POST is refused, its PATCH has no id to go to, and neither has the group's batch that names it
+    assert refused.errors == 3
+    assert any("POST /Users -> 400" in message for message in refused.messages)
+    assert any("no id for 'u7'" in message for message in refused.messages)
+    found = full_sync.replay(FakeSite().send, entra.incremental_cycle(100, 1), {"u1": "1", "g1": "1"}, 1)
+    assert found.errors and "totalResults 0, not 1" in found.messages[0]
+
+
+def test_the_sync_report_shows_each_site_and_cycle_the_ratio_and_what_was_adapted():
+    import full_sync
+
+    def cycle(seconds: float, requests: int, kinds: dict) -> dict:
+        return {"seconds": seconds, "requests": requests, "rps": requests / seconds, "errors": 0, "messages": [],
+                "by_kind": kinds}  # fmt: skip
+
+    report = {
+        "date": "2026-12-02",
+        "machine": {
+            "cpu": "Test CPU",
+            "cores": 2,
+            "memory_gib": 24,
+            "postgresql": "15",
+            "python": "3.11",
+            "django": "5.2",
+        },
+        "config": {"users": 10_000, "groups": 100, "memberships": 13_333, "concurrency": 4, "gunicorn_workers": 2},
+        "adaptations": {"drf_scim": [], "django-scim2": ["deactivation sent as a boolean"]},
+        "sites": {
+            "drf_scim": {
+                "initial": cycle(100.0, 30_000, {"POST user": {"requests": 10_000, "p50_ms": 8.0}}),
+                "incremental": cycle(2.0, 1_400, {}),
+            },
+            "django-scim2": {
+                "initial": cycle(150.0, 30_000, {"POST user": {"requests": 10_000, "p50_ms": 9.5}}),
+                "incremental": cycle(4.0, 1_400, {}),
+            },
+        },
+        "read_back": {"drf_scim": [], "django-scim2": ["group 3: 1 members, not the 2 expected"]},
+        "configured": {"django-scim2": "externalId mapped"},
+    }
+    text = full_sync.markdown(report)
+    assert "| drf_scim | initial | 100.0 | 30,000 | 300.0 | 0 | no |" in text
+    assert "| django-scim2 | incremental | 4.0 | 1,400 | 350.0 | 0 | deactivation sent as a boolean |" in text
+    assert "Initial cycle, drf_scim / django-scim2 requests per second: 1.50x" in text
+    assert "Incremental cycle, drf_scim / django-scim2 requests per second: 2.00x" in text
+    assert "| initial | POST user | 8.0 (10,000) | 9.5 (10,000) |" in text
+    assert "Read back from drf_scim after both cycles (groups' members, changed users): as planned." in text
+    assert "django-scim2 after both cycles (groups' members, changed users): 1 differences from the plan" in text
+    assert "Configured: django-scim2: externalId mapped." in text
