@@ -274,6 +274,35 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def rst_tables(report: dict[str, Any]) -> str:
+    """The figures as docs/benchmarks.rst shows them: per site and cycle, then the median latency by request."""
+    sites = report["sites"]
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    rows = [["Site", "Cycle", "Seconds", "Requests", "Requests/s", "Errors"]]
+    rows += [
+        [name, cycle, f"{f['seconds']:,.1f}", f"{f['requests']:,}", f"{f['rps']:,.1f}", str(f["errors"])]
+        for name, cycles_ in sites.items()
+        for cycle, f in cycles_.items()
+    ]
+    for cycle in ("initial", "incremental"):
+        value = ratio(report, cycle)
+        if value is not None:
+            rows.append(["drf_scim / django-scim2", cycle, "", "", f"{value:.2f}x", ""])
+    for row in rows:
+        lines.append(f"   * - {row[0]}")
+        lines += [f"     - {cell}" for cell in row[1:]]
+    names = list(sites)
+    lines += ["", ".. list-table:: Median latency in ms (requests)", "   :header-rows: 1", ""]
+    lines += ["   * - Cycle", "     - Request"] + [f"     - {name}" for name in names]
+    for cycle in ("initial", "incremental"):
+        kinds = {kind: None for name in names for kind in sites[name].get(cycle, {}).get("by_kind", {})}
+        for kind in kinds:
+            cells = [sites[name].get(cycle, {}).get("by_kind", {}).get(kind) for name in names]
+            lines += [f"   * - {cycle}", f"     - {kind}"]
+            lines += [f"     - {cell['p50_ms']:,.1f} ({cell['requests']:,})" if cell else "     -" for cell in cells]
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--users", type=int, default=DEFAULT_USERS)

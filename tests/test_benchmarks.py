@@ -543,3 +543,12 @@ def test_the_sync_report_shows_each_site_and_cycle_the_ratio_and_what_was_adapte
     assert "Read back from drf_scim after both cycles (groups' members, changed users): as planned." in text
     assert "django-scim2 after both cycles (groups' members, changed users): 1 differences from the plan" in text
     assert "Configured: django-scim2: externalId mapped." in text
+
+
+def test_the_benchmarks_page_shows_the_recorded_full_sync():
+    """docs/benchmarks.rst carries the figures of benchmarks/results/full_sync.json, as make bench-sync wrote them."""
+    import full_sync
+
+    recorded = json.loads((ROOT / "benchmarks" / "results" / "full_sync.json").read_text())
+    assert full_sync.rst_tables(recorded) in (ROOT / "docs" / "benchmarks.rst").read_text()
+    assert (ROOT / "benchmarks" / "results" / "full_sync.md").read_text() == full_sync.markdown(recorded)
