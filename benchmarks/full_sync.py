@@ -17,7 +17,6 @@ import statistics
 import threading
 import time
 from collections.abc import Callable
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -187,8 +186,7 @@ def sync(options: argparse.Namespace) -> dict[str, Any]:
         site = sync_site(name, port)
         create_database(site)
         bearer = token(name, site)
-        with ExitStack() as stack:
-            stack.enter_context(gunicorn(site, options.workers))
+        with gunicorn(site, options.workers):
             server = Server(f"http://127.0.0.1:{port}{site['prefix']}", bearer)
             ids: dict[str, str] = {}
             results[name] = {}
