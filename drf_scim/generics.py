@@ -125,10 +125,10 @@ class SCIMGenericViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         self, params: Any = None, *, lenient: bool = False, tenant: str | None = None
     ) -> SCIMRequestContext:
         """Hook: the context of this request; ``params`` are the query string's unless given (a
-        SearchRequest's), ``lenient`` inside the root ``.search``, ``tenant`` resolved unless given."""
+        SearchRequest's), ``lenient`` inside the root ``.search``, ``tenant`` from ``get_tenant()`` unless given."""
         context = SCIMRequestContext(
             params=self.request.query_params if params is None else params,
-            tenant=get_tenant(self.request) if tenant is None else tenant,
+            tenant=self.get_tenant() if tenant is None else tenant,
             lenient=lenient,
         )
         context.plan = plan_for(self.get_plan_key(context))
@@ -171,7 +171,7 @@ class SCIMGenericViewSet(SCIMViewMixin, viewsets.GenericViewSet):
             if scim.projection is None:
                 scim.projection = self.get_projection()
             context["projection"] = scim.projection
-            context["tenant"] = self.get_tenant()
+            context["tenant"] = scim.tenant
         return context
 
     @property
@@ -191,8 +191,12 @@ class SCIMGenericViewSet(SCIMViewMixin, viewsets.GenericViewSet):
     # -- rows --------------------------------------------------------------
 
     def get_tenant(self) -> str:
-        """The tenant this request acts for (``DRF_SCIM["TENANT_RESOLVER"]``), resolved once per request."""
-        return self.scim_context.tenant
+        """Hook: the tenant this request acts for (``DRF_SCIM["TENANT_RESOLVER"]`` by default).
+
+        Asked once per request, when its context is built: rows, plans and serializers read
+        ``scim_context.tenant``, so an override decides all of them alike.
+        """
+        return get_tenant(self.request)
 
     @plans.cacheable
     def get_resource_conditions(self) -> dict[str, Any]:
@@ -200,7 +204,7 @@ class SCIMGenericViewSet(SCIMViewMixin, viewsets.GenericViewSet):
 
         UserViewSet adds "not soft-deleted". ``get_base_queryset`` applies them.
         """
-        return {"tenant": self.get_tenant()}
+        return {"tenant": self.scim_context.tenant}
 
     @plans.cacheable
     def get_base_queryset(self) -> models.QuerySet:
@@ -275,7 +279,7 @@ class SCIMGenericViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         return context.plan.translator(
             (filterset_class, context.lenient),
             lambda: FilterTranslator.for_serializer(
-                serializer_class(context={"tenant": self.get_tenant()}), filterset_class, **options
+                serializer_class(context={"tenant": self.scim_context.tenant}), filterset_class, **options
             ),
         )
 

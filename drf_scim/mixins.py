@@ -95,7 +95,7 @@ class ResourceChangeMixin:
 
     def send_after_commit(self, signal: Any, instance: models.Model, **kwargs: Any) -> None:
         """Send ``signal`` for ``instance`` once the transaction commits: never for a write rolled back."""
-        tenant, request, sender = self.get_tenant(), self.request, type(instance)
+        tenant, request, sender = self.scim_context.tenant, self.request, type(instance)
         transaction.on_commit(
             lambda: signal.send(sender=sender, instance=instance, tenant=tenant, request=request, **kwargs)
         )

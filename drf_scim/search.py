@@ -27,7 +27,7 @@ class RootSearchView(SCIMViewMixin, APIView):
     """
 
     router: Any = None
-    tenant: str | None = None  # resolved once for every resource type's view (and the request log)
+    tenant: str | None = None  # the resolver's, for the request log (each view asks its get_tenant())
 
     def get_scope_kind(self, request: Any) -> str:
         return "read"
@@ -39,7 +39,7 @@ class RootSearchView(SCIMViewMixin, APIView):
         for _, viewset, _ in self.router.registry:
             if hasattr(viewset, "supports"):
                 view = viewset(request=request, format_kwarg=None, args=(), kwargs={}, action="list")
-                view.scim_context = view.get_scim_context(params, tenant=self.tenant)
+                view.scim_context = view.get_scim_context(params)
                 views.append(view)
         return views
 
@@ -65,7 +65,7 @@ class RootSearchView(SCIMViewMixin, APIView):
         if unknown:
             # A comparison on an attribute one type lacks is false for that type; its sort is skipped.
             for view in views:
-                view.scim_context = view.get_scim_context(params, lenient=True, tenant=self.tenant)
+                view.scim_context = view.get_scim_context(params, lenient=True)
             filtered = [
                 queryset if queryset is not None else view.filter_queryset(view.get_queryset())
                 for view, queryset in zip(views, filtered, strict=True)

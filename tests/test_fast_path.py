@@ -11,7 +11,7 @@ from django.urls import include, path
 from drf_scim.plans import cacheable
 from drf_scim.routers import SCIMRouter
 from drf_scim.viewsets import UserViewSet
-from tests.helpers import BASE
+from tests.helpers import BASE, user_body
 
 pytestmark = pytest.mark.django_db
 LABEL = __name__
@@ -35,13 +35,20 @@ class OptedOutViewSet(UserViewSet):
         return super().get_queryset()
 
 
-def routes(viewset: type) -> list:
+class HeaderTenantViewSet(UserViewSet):
+    """The tenant from a header, as a per-viewset ``get_tenant()`` override (docs/howto/multi-tenancy.rst)."""
+
+    def get_tenant(self):
+        return self.request.headers.get("X-Org", "")
+
+
+def routes(viewset: type, prefix: str = "narrow") -> list:
     router = SCIMRouter(include_defaults=False)
     router.register("Users", viewset)
-    return [path("scim/narrow/", include(router.urls))]
+    return [path(f"scim/{prefix}/", include(router.urls))]
 
 
-urlpatterns = routes(UndeclaredNarrowingViewSet)
+urlpatterns = routes(UndeclaredNarrowingViewSet) + routes(HeaderTenantViewSet, "orgs")
 
 
 def fast_path_warnings() -> list[str]:
@@ -79,3 +86,20 @@ def test_lists_and_lookups_answer_the_same_with_the_fast_path_on_or_off(api, cre
             found = api.get(f'{BASE}/Users?filter=userName eq "user1@example.com"').body["Resources"]
             assert [u["id"] for u in found] == [ids[1]]
             assert api.get(f"{BASE}/Users/{ids[2]}").body["userName"] == "user2@example.com"
+
+
+def test_a_viewset_that_chooses_its_tenant_keeps_each_tenants_rows_apart(api):
+    with override_settings(ROOT_URLCONF=LABEL):
+        ids = {}
+        for org in ("acme", "globex"):
+            response = api.post("/scim/orgs/Users", user_body(f"{org}@example.com"), HTTP_X_ORG=org)
+            assert response.status_code == 201, response.body
+            ids[org] = response.body["id"]
+        for _ in range(2):  # the second time from the plans the first built
+            for org, other in (("acme", "globex"), ("globex", "acme")):
+                listed = api.get("/scim/orgs/Users", HTTP_X_ORG=org).body
+                assert [user["id"] for user in listed["Resources"]] == [ids[org]]
+                found = api.get(f'/scim/orgs/Users?filter=userName eq "{other}@example.com"', HTTP_X_ORG=org)
+                assert found.body["totalResults"] == 0
+                assert api.get(f"/scim/orgs/Users/{ids[other]}", HTTP_X_ORG=org).status_code == 404
+                assert api.get(f"/scim/orgs/Users/{ids[org]}", HTTP_X_ORG=org).status_code == 200
