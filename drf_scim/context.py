@@ -49,6 +49,7 @@ class SCIMRequestContext:
     sort_descending: bool = False
     filtered: FilteredList | None = None
     resource_keys: models.QuerySet | None = None
+    planned: models.QuerySet | None = None  # what get_queryset() returned from the plan
 
     @classmethod
     def for_request(cls, request: Any) -> SCIMRequestContext:

@@ -248,7 +248,9 @@ class SCIMGenericViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         Built once per plan (``get_plan_key()``) and cloned for each request: building it (the joins, the
         references subquery) costs more than running it.
         """
-        return self.scim_context.plan.queryset("read", self.build_queryset)
+        context = self.scim_context
+        context.planned = context.plan.queryset("read", self.build_queryset)
+        return context.planned
 
     @plans.cacheable
     def build_queryset(self) -> models.QuerySet:

@@ -7,7 +7,9 @@ import pytest
 from django.core.checks import run_checks
 from django.test import override_settings
 from django.urls import include, path
+from rest_framework.filters import BaseFilterBackend
 
+from drf_scim.filters.backends import SCIMFilterBackend, SCIMSortBackend
 from drf_scim.plans import cacheable
 from drf_scim.routers import SCIMRouter
 from drf_scim.viewsets import UserViewSet
@@ -42,13 +44,24 @@ class HeaderTenantViewSet(UserViewSet):
         return self.request.headers.get("X-Org", "")
 
 
+class StaffHeaderBackend(BaseFilterBackend):
+    def filter_queryset(self, request, queryset, view):
+        return queryset.filter(is_staff=request.headers.get("X-Staff") == "1")
+
+
+class EarlierBackendViewSet(UserViewSet):
+    filter_backends = [StaffHeaderBackend, SCIMFilterBackend, SCIMSortBackend]
+
+
 def routes(viewset: type, prefix: str = "narrow") -> list:
     router = SCIMRouter(include_defaults=False)
     router.register("Users", viewset)
     return [path(f"scim/{prefix}/", include(router.urls))]
 
 
-urlpatterns = routes(UndeclaredNarrowingViewSet) + routes(HeaderTenantViewSet, "orgs")
+urlpatterns = (
+    routes(UndeclaredNarrowingViewSet) + routes(HeaderTenantViewSet, "orgs") + routes(EarlierBackendViewSet, "staff")
+)
 
 
 def fast_path_warnings() -> list[str]:
@@ -103,3 +116,15 @@ def test_a_viewset_that_chooses_its_tenant_keeps_each_tenants_rows_apart(api):
                 assert found.body["totalResults"] == 0
                 assert api.get(f"/scim/orgs/Users/{ids[other]}", HTTP_X_ORG=org).status_code == 404
                 assert api.get(f"/scim/orgs/Users/{ids[org]}", HTTP_X_ORG=org).status_code == 200
+
+
+def test_a_backend_before_the_filter_narrows_every_filtered_page(api, create_user):
+    from django.contrib.auth import get_user_model
+
+    user = create_user()
+    get_user_model().objects.filter(username=user["userName"]).update(is_staff=True)
+    lookup = f'/scim/staff/Users?filter=userName eq "{user["userName"]}"'
+    with override_settings(ROOT_URLCONF=LABEL):
+        for staff, total in (("1", 1), ("0", 0), ("1", 1), ("0", 0)):
+            assert api.get(lookup, HTTP_X_STAFF=staff).body["totalResults"] == total
+            assert len(api.get(lookup, HTTP_X_STAFF=staff).body["Resources"]) == total

@@ -69,6 +69,8 @@ class SCIMFilterBackend(BaseFilterBackend):
             raise InvalidFilter(str(exc)) from None
         check_filter_budget(node)
         condition = get_translator(view, context).to_q(node)
+        if queryset is not context.planned:  # an earlier backend or an override changed it: no plan's page
+            return queryset.filter(condition)
         # Deferred: a lookup's first page runs SQL compiled earlier (SCIMRequestContext.first_page) and never
         # needs the condition built into this query.
         filtered = defer_filter(queryset, condition)
