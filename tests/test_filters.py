@@ -88,6 +88,12 @@ RFC_EXAMPLES = [
     ('title pr and userType eq "Employee"', ["bjensen"]),
     ('title pr or userType eq "Intern"', ["bjensen", "JSmith"]),
     (f'schemas eq "{ENT}"', ["mpepper@example.com"]),
+    (f'schemas ne "{ENT}"', ["bjensen", "JSmith", "50%_off"]),
+    (
+        'schemas eq "urn:ietf:params:scim:schemas:core:2.0:User"',
+        ["bjensen", "JSmith", "mpepper@example.com", "50%_off"],
+    ),
+    ('schemas ne "urn:ietf:params:scim:schemas:core:2.0:User"', []),
     ('userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")', ["bjensen"]),
     ('userType ne "Employee" and not (emails co "example.com" or emails.value co "example.org")', ["50%_off"]),
     ('userType eq "Employee" and (emails.type eq "work")', ["bjensen", "mpepper@example.com"]),

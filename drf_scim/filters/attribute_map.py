@@ -220,7 +220,9 @@ class SchemasTarget(Target):
         if operator not in ("eq", "ne"):
             raise InvalidFilter("schemas supports eq and ne.")
         matched = self.holds(value)
-        return ~matched if operator == "ne" else matched
+        if operator == "eq":
+            return matched
+        return ~matched if matched else NOTHING  # ~Q() is still Q(), every row: ne the core schema is none
 
     def holds(self, urn: str) -> Q:
         if urn.lower() == self.serializer.Meta.schema.lower():
