@@ -27,6 +27,11 @@ class JSONArraySubquery(Subquery):
 
     output_field = JSONField()
 
+    def copy(self) -> JSONArraySubquery:
+        clone = super().copy()
+        clone.__dict__.pop("_compiled", None)
+        return clone
+
     @staticmethod
     def supported(connection: Any) -> bool:
         return connection.vendor in AGGREGATES
@@ -34,8 +39,9 @@ class JSONArraySubquery(Subquery):
     def as_sql(self, compiler: Any, connection: Any, template: str | None = None, **extra_context: Any):
         if not self.supported(connection):
             raise NotSupportedError(f"JSONArraySubquery is not supported on {connection.vendor}.")
-        # A resolved expression is never changed (relabelling makes a new one), and viewsets reuse theirs
-        # in every request (SCIMModelViewSet.get_queryset): its SQL is compiled once per database.
+        # A resolved expression is never changed, and a plan's queryset reuses its own in every request
+        # (SCIMGenericViewSet.get_queryset): its SQL is compiled once per database. Relabelling (the queryset
+        # inside another query) copies the expression, and copy() forgets the SQL.
         compiled = self.__dict__.setdefault("_compiled", {})
         if template is not None or extra_context or connection.alias not in compiled:
             sql, params = super().as_sql(compiler, connection, template, **extra_context)

@@ -67,3 +67,29 @@ def test_a_prepared_lookup_finds_each_row_by_its_key():
     assert (lookup.get(ann.pk), lookup.get(bob.pk)) == (ann, bob)
     with pytest.raises(get_user_model().DoesNotExist):
         lookup.get(10**9)
+
+
+@pytest.mark.django_db
+def test_a_planned_queryset_with_references_still_reads_right_inside_another_query():
+    """The references subquery keeps its compiled SQL for the queryset that owns it; nested in another query
+    (Django relabels it) it compiles afresh, correlated with the new aliases."""
+    from django.contrib.auth.models import Group, User
+    from django.db.models import F, OuterRef, Subquery
+    from django.db.models.functions import JSONObject
+
+    from drf_scim.expressions import JSONArraySubquery
+
+    user = User.objects.create(username="alice")
+    user.groups.add(*(Group.objects.create(name=name) for name in ("a", "b")))
+    rows = (
+        User.groups.through.objects.filter(user_id=OuterRef("pk"))
+        .order_by("group_id")
+        .values(j=JSONObject(group=F("group_id")), o=F("group_id"))
+    )
+    users = User.objects.annotate(refs=JSONArraySubquery(rows))
+    assert list(users.values_list("refs", flat=True)) == [[{"group": g.pk} for g in user.groups.order_by("pk")]]
+    nested = User.groups.through.objects.annotate(
+        refs=Subquery(users.filter(pk=OuterRef("user_id")).values("refs")[:1])
+    )
+    expected = [{"group": g.pk} for g in user.groups.order_by("pk")]
+    assert [refs for refs in nested.values_list("refs", flat=True)] == [expected, expected]
