@@ -44,17 +44,27 @@ class BoundedCache(Generic[T]):
             CACHES.append(self)
 
     def get(self, key: Hashable, build: Callable[[], T]) -> T:
-        """The entry at ``key``, built by ``build()`` on first use."""
+        """The entry at ``key``, built by ``build()`` on first use.
+
+        Safe in threaded workers without a lock: each step is one operation of the dict, and an entry
+        another thread forgets meanwhile is simply not moved (two threads may both build one entry).
+        """
         entries = self.entries
         try:
             value = entries[key]
         except KeyError:
             value = build()
             entries[key] = value
-            if len(entries) > self.size:
-                entries.popitem(last=False)
+            while len(entries) > self.size:
+                try:
+                    entries.popitem(last=False)
+                except KeyError:  # emptied by another thread
+                    break
             return value
-        entries.move_to_end(key)
+        try:
+            entries.move_to_end(key)
+        except KeyError:  # forgotten by another thread since it was read
+            pass
         return value
 
     def __len__(self) -> int:
