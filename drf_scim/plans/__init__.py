@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from contextlib import suppress
 from typing import Any, Generic, TypeVar
 
 from django.core.signals import setting_changed
@@ -61,10 +62,8 @@ class BoundedCache(Generic[T]):
                 except KeyError:  # emptied by another thread
                     break
             return value
-        try:
+        with suppress(KeyError):  # forgotten by another thread since it was read
             entries.move_to_end(key)
-        except KeyError:  # forgotten by another thread since it was read
-            pass
         return value
 
     def __len__(self) -> int:
