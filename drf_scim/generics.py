@@ -11,12 +11,11 @@ plan (:mod:`drf_scim.plans`) unless a hook in ``plan_hooks`` is overridden witho
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Hashable
 from functools import cached_property
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.db.models import prefetch_related_objects
@@ -72,14 +71,11 @@ class SCIMGenericViewSet(SCIMViewMixin, viewsets.GenericViewSet):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        legacy = cls.__dict__.get("get_queryset_cache_key")
-        if legacy is not None and "get_plan_key" not in cls.__dict__:
-            warnings.warn(
-                f"{cls.__qualname__}.get_queryset_cache_key() is renamed get_plan_key(context).",
-                DeprecationWarning,
-                stacklevel=2,
+        if "get_queryset_cache_key" in cls.__dict__:
+            raise ImproperlyConfigured(
+                f"{cls.__qualname__}.get_queryset_cache_key() is renamed get_plan_key(context); the context "
+                "holds the request's tenant and parameters."
             )
-            cls.get_plan_key = lambda self, context: legacy(self)
 
     # -- declaration -------------------------------------------------------
 
@@ -147,11 +143,6 @@ class SCIMGenericViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         params = context.params
         projection = (repr(params.get("attributes")), repr(params.get("excludedAttributes")))
         return (type(self), self.get_serializer_class(), context.tenant, *projection)
-
-    def get_queryset_cache_key(self) -> Hashable | None:
-        """Deprecated: ``get_plan_key(self.scim_context)``."""
-        warnings.warn("get_queryset_cache_key() is renamed get_plan_key(context).", DeprecationWarning, stacklevel=2)
-        return self.get_plan_key(self.scim_context)
 
     def get_projection(self) -> Projection:
         """The attributes to return, from ``attributes`` / ``excludedAttributes`` in the query string."""

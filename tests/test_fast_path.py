@@ -128,3 +128,13 @@ def test_a_backend_before_the_filter_narrows_every_filtered_page(api, create_use
         for staff, total in (("1", 1), ("0", 0), ("1", 1), ("0", 0)):
             assert api.get(lookup, HTTP_X_STAFF=staff).body["totalResults"] == total
             assert len(api.get(lookup, HTTP_X_STAFF=staff).body["Resources"]) == total
+
+
+def test_a_viewset_with_the_old_plan_key_hook_is_refused_when_declared():
+    from django.core.exceptions import ImproperlyConfigured
+
+    with pytest.raises(ImproperlyConfigured, match=r"get_queryset_cache_key\(\) is renamed get_plan_key"):
+
+        class OldKeyViewSet(UserViewSet):
+            def get_queryset_cache_key(self):
+                return super().get_queryset_cache_key()
