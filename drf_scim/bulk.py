@@ -21,10 +21,10 @@ from rest_framework.views import APIView
 
 from .constants import BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA
 from .exceptions import InvalidSyntax, InvalidValue, PayloadTooLarge, ServiceUnavailable, error_body
+from .generics import SCIMGenericViewSet
 from .reverse import ROOT_URL_NAME
 from .settings import scim_settings
 from .views import SCIMViewMixin
-from .viewsets import SCIMModelViewSet
 
 logger = logging.getLogger("drf_scim")
 METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -82,7 +82,7 @@ class BulkView(SCIMViewMixin, APIView):
 
     def post(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         operations, fail_on_errors = self.parse(request.data)
-        root = request.path.rsplit("Bulk", 1)[0]
+        root = request.path_info.rsplit("Bulk", 1)[0]  # what the URLconf resolves: without SCRIPT_NAME
         results: list[dict[str, Any] | None] = [None] * len(operations)
         ids: dict[str, str] = {}
         pending = list(range(len(operations)))
@@ -206,7 +206,7 @@ class BulkView(SCIMViewMixin, APIView):
         if issubclass(view_class, BulkView):
             return self.failure(operation, 400, "A bulk operation cannot be a bulk request.", "invalidValue")
         action = (getattr(match.func, "actions", None) or {}).get(operation["method"].lower())
-        if not issubclass(view_class, SCIMModelViewSet) or action != RESOURCE_ACTIONS[operation["method"]]:
+        if not issubclass(view_class, SCIMGenericViewSet) or action != RESOURCE_ACTIONS[operation["method"]]:
             return self.failure(
                 operation,
                 400,
@@ -224,7 +224,7 @@ class BulkView(SCIMViewMixin, APIView):
             {
                 "REQUEST_METHOD": operation["method"],
                 "PATH_INFO": full_path,
-                "SCRIPT_NAME": "",
+                "SCRIPT_NAME": request.META.get("SCRIPT_NAME", ""),
                 "QUERY_STRING": "",
                 "CONTENT_TYPE": "application/scim+json",
                 "CONTENT_LENGTH": str(len(body)),
@@ -254,7 +254,7 @@ class BulkView(SCIMViewMixin, APIView):
         elif isinstance(data, dict) and isinstance(data.get("meta"), dict) and data["meta"].get("location"):
             result["location"] = data["meta"]["location"]
         else:
-            result["location"] = request.build_absolute_uri(full_path)
+            result["location"] = request.build_absolute_uri(request.META.get("SCRIPT_NAME", "") + full_path)
         if operation["method"] == "POST" and isinstance(data, dict) and isinstance(data.get("id"), str):
             ids[operation["bulkId"]] = data["id"]
         return result

@@ -128,3 +128,28 @@ def test_malformed_operations_are_invalid_syntax(api, operation):
 def test_bulk_needs_the_write_scope(anon, make_token):
     anon.credentials(HTTP_AUTHORIZATION=f"Bearer {make_token('scim:read')}")
     assert bulk(anon, {"method": "DELETE", "path": "/Users/x"}).status_code == 403
+
+
+def test_bulk_operations_run_under_the_prefix_the_site_is_served_at(api):
+    """A site mounted under a path (SCRIPT_NAME, e.g. gunicorn behind a proxy at /app) resolves each operation
+    without the prefix and answers locations with it."""
+    from django.urls import set_script_prefix
+
+    set_script_prefix("/app/")  # what Django's WSGIHandler does with SCRIPT_NAME (the test client does not)
+    try:
+        response = api.post(
+            f"{BASE}/Bulk",
+            {
+                "schemas": [BULK_REQUEST_SCHEMA],
+                "Operations": [
+                    {"method": "POST", "path": "/Users", "bulkId": "u", "data": user_body("alice@example.com")}
+                ],
+            },
+            SCRIPT_NAME="/app",
+        )
+    finally:
+        set_script_prefix("/")
+    assert response.status_code == 200, response.body
+    (operation,) = response.body["Operations"]
+    assert operation["status"] == "201", operation
+    assert operation["location"].startswith(f"http://testserver/app{BASE}/Users/")
