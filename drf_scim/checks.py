@@ -125,7 +125,7 @@ def routed_viewsets() -> list[type]:
 
     The URLconf rather than every router ever built: a router that no URL includes serves nothing.
     """
-    from .viewsets import SCIMModelViewSet
+    from .generics import SCIMGenericViewSet
 
     try:
         patterns = list(get_resolver().url_patterns)
@@ -138,7 +138,7 @@ def routed_viewsets() -> list[type]:
             patterns.extend(pattern.url_patterns)
             continue
         view = getattr(getattr(pattern, "callback", None), "cls", None)
-        if isinstance(view, type) and issubclass(view, SCIMModelViewSet):
+        if isinstance(view, type) and issubclass(view, SCIMGenericViewSet):
             viewsets.append(view)
     return list(dict.fromkeys(viewsets))
 

@@ -3,7 +3,7 @@
 A SCIM list reads its parameters from the query string or a SearchRequest body, acts for a tenant,
 may be lenient (the root ``.search``), is projected, sorted and filtered, and pages either through the
 SCIM rows' keys or through SQL compiled earlier. The viewset builds one :class:`SCIMRequestContext` per
-request (``SCIMModelViewSet.scim_context``) and the filter backends, the paginator and (through the
+request (``SCIMGenericViewSet.scim_context``) and the filter backends, the paginator and (through the
 serializer context's ``tenant`` and ``projection``) the serializers read it, rather than attributes
 left on the request, the view or a queryset.
 """

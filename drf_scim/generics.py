@@ -55,7 +55,7 @@ class SCIMGenericViewSet(SCIMViewMixin, viewsets.GenericViewSet):
     client may see and the lookup of one, with no action (``SCIMModelViewSet`` adds them).
 
     Subclasses name their serializer with ``serializer_class`` (or a setting, via
-    ``get_serializer_class``); the model, the lookup and the related rows to fetch
+    ``get_scim_serializer_class``); the model, the lookup and the related rows to fetch
     all follow from it.
     """
 

@@ -6,21 +6,25 @@ the database:
 
 ``GET /Users?filter=userName eq "bjensen"``
     ``SCIMRouter`` routes it to ``UserViewSet.list`` (``ListResourceMixin``). DRF's ``initial`` authenticates
-    and checks scopes (``SCIMViewMixin``); ``get_queryset()`` is the tenant's users with what their
-    representation reads (``get_base_queryset()``, ``build_queryset()``, kept by the request's plan);
-    ``SCIMFilterBackend`` turns the filter into a ``Q`` (:mod:`drf_scim.filters`), the paginator reads one
-    page (:mod:`drf_scim.pagination`), the serializer renders it, projected.
+    the bearer token and ``SCIMScopePermission`` checks its scopes (``get_scope_kind()``); ``get_queryset()``
+    is the tenant's users with what their representation reads (``get_base_queryset()``,
+    ``build_queryset()``, kept by the request's plan); ``SCIMFilterBackend`` turns the filter into a ``Q``
+    (:mod:`drf_scim.filters`), the paginator reads one page (:mod:`drf_scim.pagination`: a plan's first page
+    of that filter shape with SQL compiled once, or a page by keys, or a cursor page), the serializer renders
+    it, projected. The fast path, :mod:`drf_scim.plans`, is what "kept by the plan" means throughout.
 
 ``PATCH /Groups/{id}``
     ``GroupViewSet.partial_update`` (``UpdateResourceMixin``): the PatchOp body becomes a
     :class:`~drf_scim.patch.PatchRequest`; in one transaction the group is read with its SCIM row locked
-    (``fetch_object``), If-Match checked (``check_preconditions``), the operations applied to its document
-    and saved as a PUT would be (``perform_save``; a broken unique constraint is a 409,
+    (``fetch_object``), If-Match checked (``check_preconditions``), the operations applied to its document,
+    the attributes they changed validated and saved with the rules of a PUT (``perform_save``; a broken
+    unique constraint is a 409,
     :mod:`drf_scim.conflicts`), and member changes written as row inserts and deletes.
 
 ``POST /Bulk``
-    :class:`~drf_scim.bulk.BulkView` dispatches each operation to the viewset its path names, as if sent
-    alone: each one then goes the way above.
+    :class:`~drf_scim.bulk.BulkView` resolves each operation's path with the URLconf and calls that view
+    with a request it builds (the method, the body, the Bulk request's headers and If-Match from the
+    operation's ``version``; no middleware runs): each one then goes the way above, in its own transaction.
 
 ``UserViewSet`` and ``GroupViewSet`` add what is particular to users and groups: the signals they send and,
 for users, the soft delete of ``SOFT_DELETE_USERS``.
@@ -76,7 +80,7 @@ class SCIMModelViewSet(
     """List, retrieve, create (POST), replace (PUT), modify (PATCH) and delete one resource type.
 
     Subclasses name their serializer with ``serializer_class`` (or a setting, via
-    ``get_serializer_class``); the model, the lookup and the related rows to fetch
+    ``get_scim_serializer_class``); the model, the lookup and the related rows to fetch
     all follow from it.
     """
 

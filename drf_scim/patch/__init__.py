@@ -1,9 +1,10 @@
 """PATCH (RFC 7644 §3.5.2): apply a PatchOp to a resource.
 
 The operations are applied, in order, to the resource's representation (a plain
-JSON document, rendered without its large relations); the result is then
-validated and saved by the serializer exactly as a PUT would be, so every rule
-of the schema (types, mutability, uniqueness) holds for PATCH too. Relations
+JSON document, rendered without its large relations); the attributes the
+operations changed are then validated and saved by the serializer with the
+rules of a PUT (types, mutability, uniqueness), the others staying as stored
+(every attribute when the serializer overrides ``validate()``). Relations
 such as a group's ``members`` are never loaded: operations on them become set
 deltas (insert or delete rows) applied after the save, in the same transaction.
 

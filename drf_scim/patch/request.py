@@ -17,7 +17,7 @@ from .operations import Operation
 
 
 class PatchRequest:
-    """Applies a PatchOp to one resource for ``SCIMModelViewSet.partial_update``, inside its transaction.
+    """Applies a PatchOp to one resource for ``UpdateResourceMixin.partial_update``, inside its transaction.
 
     The operations change the resource's document rendered without its relations (``apply``); the
     patched document is validated as a PUT body would be, and the view saves it; the operations on
@@ -67,6 +67,8 @@ class PatchRequest:
         """The serializer, validated, that saves ``instance`` with the operations applied; a 400 naming the
         operation when the patched document is invalid."""
         # Plain JSON twice from one text: the document as it is, and the copy the operations change.
+        # Two independent copies of the representation as plain JSON (no ReturnDict): the one the
+        # operations are read against and the one they change.
         text = json.dumps(self.serializer_class(instance, context=self.context).data)
         self.result = result = apply_operations(
             self.reader, json.loads(text), self.operations, working=json.loads(text)

@@ -6,7 +6,7 @@ that turns filters into ``Q`` objects, and the SQL of reads that differ by a val
 all of that behind one interface:
 
 - a **resource plan** (:class:`~drf_scim.plans.queries.ResourcePlan`) per viewset, serializer, tenant
-  and projection (``SCIMModelViewSet.get_plan_key()``): its querysets, prepared reads by id, first pages
+  and projection (``SCIMGenericViewSet.get_plan_key()``): its querysets, prepared reads by id, first pages
   of a filter shape, pages of keys, and filter translators;
 - a **field plan** (:class:`~drf_scim.plans.fields.FieldPlan`) per serializer fields key
   (``get_fields_cache_key()``): its built fields, the fields that fetch related rows, the multi-valued

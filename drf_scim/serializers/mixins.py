@@ -282,7 +282,7 @@ class SCIMSerializerMixin:
         ret = {}
         errors: dict[str, Any] = {}
         # PATCH: only the attributes its operations changed are validated and written (the others are
-        # as stored), with the rules of a replace for those; see SCIMModelViewSet.partial_update.
+        # as stored), with the rules of a replace for those; see drf_scim.patch.PatchRequest.apply.
         changed = self.context.get("changed") if self.parent is None else None
         if changed is not None:
             changed = self.canonical_keys(dict.fromkeys(changed)).keys()  # names as declared, like the data's

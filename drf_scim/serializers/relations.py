@@ -1,7 +1,8 @@
 """Attributes that reference other SCIM resources through Django relations.
 
 ``members`` of a Group and ``groups`` of a User read a many-to-many relation
-(prefetched in one query per page), and ``manager`` of the Enterprise User
+(inside the resource's own row, as a JSON array, on PostgreSQL and SQLite; in one
+prefetch query per page elsewhere), and ``manager`` of the Enterprise User
 extension a foreign key. Writes resolve SCIM ids in one query and reject
 unknown ones, so a reference never points at nothing.
 """
