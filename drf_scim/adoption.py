@@ -30,6 +30,7 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, models, tra
 from django.db.models import F
 from django.utils import timezone
 
+from .django_internals import forget_related
 from .models import SCIMValue
 from .settings import SETTING_NAME, scim_settings
 from .tenancy import SINGLE_TENANT
@@ -407,7 +408,7 @@ class Adoption:
             ).delete()
             self.companions().filter(pk__in=[companion.pk for companion in companions]).delete()
         for account, _ in pairs:
-            account._state.fields_cache.pop(self.relation, None)
+            forget_related(account, self.relation)
         moved = self.adopt([account.pk for account, _ in pairs])
         report.adopted += moved.adopted
         report.conflicts.extend(moved.conflicts)

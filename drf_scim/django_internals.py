@@ -49,6 +49,11 @@ def forget_prefetched(instance: models.Model) -> None:
     instance._prefetched_objects_cache = {}
 
 
+def forget_related(instance: models.Model, name: str) -> None:
+    """Drop the related object ``instance.<name>`` cached by an earlier access (its row was deleted)."""
+    instance._state.fields_cache.pop(name, None)
+
+
 class CompiledSQL:
     """The SQL of a query compiled on one database, and what compiling left on the compiler.
 

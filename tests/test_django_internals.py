@@ -93,3 +93,17 @@ def test_a_planned_queryset_with_references_still_reads_right_inside_another_que
     )
     expected = [{"group": g.pk} for g in user.groups.order_by("pk")]
     assert [refs for refs in nested.values_list("refs", flat=True)] == [expected, expected]
+
+
+@pytest.mark.django_db
+def test_forget_related_makes_the_next_access_read_the_database():
+    from django.contrib.auth.models import User
+
+    from drf_scim.models import SCIMUser
+
+    user = User.objects.create(username="alice")  # adopted: it has a SCIM row
+    assert user.scim is not None  # now cached on the instance
+    SCIMUser.objects.filter(user=user).delete()
+    django_internals.forget_related(user, "scim")
+    with pytest.raises(SCIMUser.DoesNotExist):
+        user.scim  # noqa: B018 - the access is the test
