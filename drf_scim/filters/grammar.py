@@ -20,7 +20,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import reduce
+from functools import lru_cache, reduce
 from typing import Any, NoReturn
 
 import pyparsing as pp
@@ -353,8 +353,7 @@ def _check_depth(text: str, kind: str, max_depth: int) -> None:
 # A well-formed string literal, as _VALUE reads one. Outside literals a filter has no '"'.
 _STRING_LITERAL = re.compile(r'"(?:[^"\\\x00-\x1f]|\\[\s\S])*"')
 _HOLE = "\x00"  # a placeholder's value starts with it; no literal of a shape holds anything else
-_SHAPES: dict[tuple[int, str], Any] = {}
-MAX_SHAPES = 512
+MAX_SHAPES = 512  # shapes kept, the least recently used forgotten first
 
 
 def _shape_of(text: str) -> tuple[str, list[str]] | None:
@@ -408,14 +407,12 @@ def _parse_shape(element: pp.ParserElement, text: str) -> Any:
     if shape is None:
         return element.parse_string(text)[0]
     template, values = shape
-    key = (id(element), template)
-    tree = _SHAPES.get(key)
-    if tree is None:
-        tree = element.parse_string(template)[0]  # raises for a text that does not parse either
-        if len(_SHAPES) >= MAX_SHAPES:
-            _SHAPES.clear()
-        _SHAPES[key] = tree
-    return _with_values(tree, values)
+    return _with_values(_parse_template(element, template), values)
+
+
+@lru_cache(maxsize=MAX_SHAPES)
+def _parse_template(element: pp.ParserElement, template: str) -> Any:
+    return element.parse_string(template)[0]  # raises (and keeps nothing) for a text that does not parse
 
 
 def _parse(element: pp.ParserElement, text: object, kind: str, max_length: int, max_depth: int) -> Any:
