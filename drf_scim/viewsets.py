@@ -26,6 +26,7 @@ from rest_framework.response import Response
 
 from . import plans, signals
 from .adoption import scim_writes
+from .audit import AuditTrail
 from .context import SCIMRequestContext
 from .django_internals import annotation_names, forget_prefetched, has_filters
 from .exceptions import InvalidSyntax, PreconditionFailed, Uniqueness
@@ -71,6 +72,8 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
     # True/False: PATCH answers 204 / 200 for this resource type; None: PATCH_NO_CONTENT decides.
     patch_no_content: bool | None = None
     patch_request_class: type[PatchRequest] = PatchRequest
+    # What records each committed change in the audit trail (drf_scim.audit), inside the change's transaction.
+    audit_trail_class: type[AuditTrail] = AuditTrail
     # The fast path (drf_scim.plans): False builds every queryset, translator and SQL for each request.
     fast_path: bool = True
     # What a plan caches is built by these: an override not marked @drf_scim.plans.cacheable turns the
@@ -418,10 +421,22 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         """What the change hooks compare (UserViewSet: whether the user was active)."""
         return {}
 
+    # -- audit trail (drf_scim.audit) --------------------------------------
+
+    @cached_property
+    def audit_trail(self) -> AuditTrail:
+        return self.get_audit_trail()
+
+    def get_audit_trail(self) -> AuditTrail:
+        """Hook: what records this request's changes (``audit_trail_class``), one row per changed resource."""
+        return self.audit_trail_class(self.request, self.get_serializer_class(), self.get_serializer_context())
+
     def create(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=self.get_request_body(request))
         serializer.is_valid(raise_exception=True)
-        self.perform_save(serializer)
+        with transaction.atomic():
+            self.perform_save(serializer, savepoint=False)
+            self.audit_trail.created(serializer)
         self.resource_created(serializer.instance)
         self.refresh_relations(serializer, serializer.instance)
         headers = self.get_resource_headers(serializer, serializer.instance, location=True)
@@ -433,9 +448,11 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
             instance = self.get_object(for_update=True)
             self.check_preconditions(request, instance)
             before = self.snapshot(instance)
+            audited = self.audit_trail.before(instance)
             serializer = self.get_serializer(instance, data=data)
             serializer.is_valid(raise_exception=True)
             self.perform_save(serializer, savepoint=False)
+            self.audit_trail.replaced(serializer, audited)
             members_changed = bool(relation_names(serializer, writable_only=True))
             self.resource_changed(instance, before, members_changed=members_changed)
         if members_changed or not annotation_names(self.get_queryset()):  # else the locked row brought them
@@ -456,6 +473,7 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
             before = self.snapshot(instance)
             self.perform_save(serializer, savepoint=False)
             patch.apply_relation_changes(instance)
+            self.audit_trail.patched(serializer, patch)
             self.resource_changed(instance, before, members_changed=patch.changes_relations)
         headers = self.get_resource_headers(serializer, instance)
         if patch.no_content:
@@ -484,6 +502,7 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
             instance = self.get_object(for_update=True)
             self.check_preconditions(request, instance)
             self.perform_destroy(instance)
+            self.audit_trail.deleted(instance)
             self.resource_deleted(instance)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -549,7 +568,8 @@ class SCIMModelViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         return Uniqueness(f"A {serializer.Meta.resource_type} with {what} already exists.")
 
     def perform_destroy(self, instance: models.Model) -> None:
-        instance.delete()
+        with scim_writes():  # recorded by the view, not as a change made outside SCIM (drf_scim.receivers)
+            instance.delete()
 
 
 class UserViewSet(SCIMModelViewSet):

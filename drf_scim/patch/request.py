@@ -44,6 +44,7 @@ class PatchRequest:
         # The response shows the writable relations only when asked for by name (a 100,000-member group).
         self.response_context = {**context, "omit": {name for name in self.relations if name.lower() not in asked}}
         self.result: PatchResult | None = None
+        self.original: str | None = None  # the document before the operations, as JSON (``apply``)
 
     @property
     def purpose(self) -> str:
@@ -66,7 +67,7 @@ class PatchRequest:
         """The serializer, validated, that saves ``instance`` with the operations applied; a 400 naming the
         operation when the patched document is invalid."""
         # Plain JSON twice from one text: the document as it is, and the copy the operations change.
-        text = json.dumps(self.serializer_class(instance, context=self.context).data)
+        text = self.original = json.dumps(self.serializer_class(instance, context=self.context).data)
         self.result = result = apply_operations(
             self.reader, json.loads(text), self.operations, working=json.loads(text)
         )
@@ -79,6 +80,10 @@ class PatchRequest:
             detail = "; ".join(flatten_detail(serializer.errors))
             raise InvalidValue(f"{result.engine.blame(serializer.errors)}: {detail}")
         return serializer
+
+    def original_document(self) -> dict[str, Any]:
+        """The document the operations were applied to, as it was (the audit trail compares it with the saved one)."""
+        return json.loads(self.original) if self.original is not None else {}
 
     @property
     def changes_relations(self) -> bool:
