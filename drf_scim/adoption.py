@@ -163,6 +163,9 @@ class Adoption:
         self.link: str = reverse.field.name
         self.using = using
         self._serializers: dict[str, Any] = {}
+        # Whether what this adoption writes is recorded in the audit trail as changes made outside SCIM: on for
+        # the changes the receivers see (drf_scim.receivers), off for migrate's and scim_adopt's catching up.
+        self.records_changes = False
 
     @classmethod
     def of_resource_types(cls, using: str = DEFAULT_DB_ALIAS) -> list[Adoption]:
@@ -295,6 +298,11 @@ class Adoption:
             for row in serializer.value_rows(companion, serializer.indexed_values(companion))
         ]
         SCIMValue.objects.db_manager(self.using).bulk_create(rows, batch_size=BATCH_SIZE)
+        if self.records_changes:
+            from .audit import Operation, diff, record_outside
+
+            created = Operation.CREATED
+            record_outside(((self.resource_type, c, created, diff({}, c.data)) for _, c in adopted), self.using)
 
     def key_columns(self) -> list[str]:
         return list(self.serializer_class.get_folded_keys().values())
@@ -349,7 +357,7 @@ class Adoption:
         brought up to date. A name another resource holds stays with it: this one keeps no key (filters
         on the name miss it) and is reported, until one of them is renamed."""
         now = timezone.now()
-        withdrawn = []
+        withdrawn, changed = [], []
         for account, companion in pairs:
             if getattr(companion, "deleted", None) is not None:
                 continue  # soft-deleted: kept for audit as it was
@@ -383,8 +391,10 @@ class Adoption:
             changes = {"host_state": state, "last_modified": now, **rekeyed}
             if document != companion.data:
                 changes["data"] = document
-            companion.data = document
+            previous, companion.data = companion.data, document
             reindexed = serializer.indexed_values(companion)
+            if self.records_changes:
+                changed.append((companion, self.changes_of(serializer, account, previous, document, rekeyed)))
             with transaction.atomic(using=self.using) if reindexed != indexed else contextlib.nullcontext():
                 self.write(companion, changes, report, account)
                 if reindexed != indexed:
@@ -392,7 +402,25 @@ class Adoption:
                     resource_type = ContentType.objects.db_manager(self.using).get_for_model(companion)
                     values.filter(resource_type=resource_type, resource_id=companion.pk).delete()
                     values.bulk_create(serializer.value_rows(companion, reindexed))
+        if changed:
+            from .audit import Operation, record_outside
+
+            patched = Operation.PATCHED
+            record_outside(((self.resource_type, c, patched, diff) for c, diff in changed), self.using)
         self.withdraw(withdrawn, report, dry_run=dry_run)
+
+    def changes_of(
+        self, serializer: Any, account: models.Model, old: dict[str, Any], new: dict[str, Any], rekeyed: dict
+    ) -> dict[str, Any]:
+        """What the audit trail records of a change made outside SCIM: the document's attributes old -> new, and
+        the new value of each renamed key (userName); other columns changed too, whose old values are gone."""
+        from .audit import diff
+
+        changes = diff(old, new)
+        for column in rekeyed:
+            name = self.attribute_of(column)
+            changes[name] = {"new": serializer.fields[name].get_attribute(account)}  # the old one is gone
+        return changes
 
     def withdraw(self, pairs: list[tuple[models.Model, models.Model]], report: Report, *, dry_run: bool) -> None:
         """Stop serving adopted accounts that ``ADOPTION_TENANT`` no longer adopts (made staff, say): their
@@ -407,6 +435,11 @@ class Adoption:
                 resource_type=resource_type, resource_id__in=[companion.pk for companion in companions]
             ).delete()
             self.companions().filter(pk__in=[companion.pk for companion in companions]).delete()
+            if self.records_changes:
+                from .audit import Operation, record_outside
+
+                deleted = Operation.DELETED
+                record_outside(((self.resource_type, c, deleted, {}) for c in companions), self.using)
         for account, _ in pairs:
             forget_related(account, self.relation)
         moved = self.adopt([account.pk for account, _ in pairs])

@@ -10,7 +10,7 @@ class DrfScimConfig(AppConfig):
         from django.apps import apps
         from django.contrib.auth import get_user_model
         from django.contrib.auth.models import Group
-        from django.db.models.signals import m2m_changed, post_migrate, post_save
+        from django.db.models.signals import m2m_changed, post_migrate, post_save, pre_delete
 
         from . import (
             checks,  # noqa: F401  (registers the system checks)
@@ -22,6 +22,9 @@ class DrfScimConfig(AppConfig):
         post_migrate.connect(receivers.adopt_after_migrate, sender=self)
         for model in (user_model, Group):
             post_save.connect(receivers.account_saved, sender=model, dispatch_uid=f"drf_scim.adopt.{model._meta.label}")
+            pre_delete.connect(
+                receivers.account_deleted, sender=model, dispatch_uid=f"drf_scim.deleted.{model._meta.label}"
+            )
         if hasattr(user_model, "groups"):
             m2m_changed.connect(receivers.members_changed, sender=user_model.groups.through)
 

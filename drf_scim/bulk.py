@@ -24,7 +24,7 @@ from .exceptions import InvalidSyntax, InvalidValue, PayloadTooLarge, ServiceUna
 from .generics import SCIMGenericViewSet
 from .reverse import ROOT_URL_NAME
 from .settings import scim_settings
-from .views import SCIMViewMixin
+from .views import SCIMViewMixin, get_request_id
 
 logger = logging.getLogger("drf_scim")
 METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -230,6 +230,7 @@ class BulkView(SCIMViewMixin, APIView):
                 "CONTENT_LENGTH": str(len(body)),
                 "wsgi.input": BytesIO(body),
                 "wsgi.url_scheme": request.scheme,
+                "HTTP_X_REQUEST_ID": get_request_id(request),  # the operation's changes name the Bulk request
             }
         )
         environ.pop("HTTP_IF_MATCH", None)

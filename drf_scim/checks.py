@@ -49,6 +49,15 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
         value = user_settings.get(key, DEFAULTS[key])
         if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0):
             errors.append(Error(f"{SETTING_NAME}[{key!r}] must be a number, 0 or more.", id="drf_scim.E004"))
+    retention = user_settings.get("AUDIT_RETENTION_DAYS", DEFAULTS["AUDIT_RETENTION_DAYS"])  # None: kept forever
+    if retention is not None and (not isinstance(retention, int) or isinstance(retention, bool) or retention < 1):
+        errors.append(
+            Error(
+                f"{SETTING_NAME}['AUDIT_RETENTION_DAYS'] must be a positive integer (days), or None.",
+                hint="e.g. 365; None keeps the audit trail until it is deleted otherwise.",
+                id="drf_scim.E004",
+            )
+        )
     if user_settings.get("DEFAULT_PAGE_SIZE", 0) > user_settings.get("MAX_PAGE_SIZE", DEFAULTS["MAX_PAGE_SIZE"]):
         errors.append(Error(f"{SETTING_NAME}['DEFAULT_PAGE_SIZE'] exceeds MAX_PAGE_SIZE.", id="drf_scim.E005"))
     if not apps.is_installed("oauth2_provider") and any(

@@ -10,6 +10,7 @@ signals once the transaction commits.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
@@ -18,6 +19,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from . import conflicts
+from .adoption import scim_writes
+from .audit import AuditTrail
 from .django_internals import annotation_names
 from .exceptions import Uniqueness
 from .generics import etag_matches
@@ -60,7 +63,19 @@ class RetrieveResourceMixin:
 
 
 class ResourceChangeMixin:
-    """What every write shares: the save, the 409 of a unique constraint it breaks, and the change hooks."""
+    """What every write shares: the save, the 409 of a unique constraint it breaks, the audit trail, and the
+    change hooks."""
+
+    # What records each committed change in the audit trail (drf_scim.audit), inside the change's transaction.
+    audit_trail_class: type[AuditTrail] = AuditTrail
+
+    @cached_property
+    def audit_trail(self) -> AuditTrail:
+        return self.get_audit_trail()
+
+    def get_audit_trail(self) -> AuditTrail:
+        """Hook: what records this request's changes (``audit_trail_class``), one row per changed resource."""
+        return self.audit_trail_class(self.request, self.get_serializer_class(), self.get_serializer_context())
 
     def perform_save(self, serializer: Any, *, savepoint: bool = True) -> None:
         """Save in one transaction; a unique constraint violated by a concurrent write is a 409.
@@ -120,7 +135,9 @@ class CreateResourceMixin(ResourceChangeMixin):
     def create(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=self.get_request_body(request))
         serializer.is_valid(raise_exception=True)
-        self.perform_save(serializer)
+        with transaction.atomic():
+            self.perform_save(serializer, savepoint=False)
+            self.audit_trail.created(serializer)
         self.resource_created(serializer.instance)
         self.refresh_relations(serializer, serializer.instance)
         headers = self.get_resource_headers(serializer, serializer.instance, location=True)
@@ -140,9 +157,11 @@ class UpdateResourceMixin(ResourceChangeMixin):
             instance = self.get_object(for_update=True)
             self.check_preconditions(request, instance)
             before = self.snapshot(instance)
+            audited = self.audit_trail.before(instance)
             serializer = self.get_serializer(instance, data=data)
             serializer.is_valid(raise_exception=True)
             self.perform_save(serializer, savepoint=False)
+            self.audit_trail.replaced(serializer, audited)
             members_changed = bool(relation_names(serializer, writable_only=True))
             self.resource_changed(instance, before, members_changed=members_changed)
         if members_changed or not annotation_names(self.get_queryset()):  # else the locked row brought them
@@ -159,10 +178,11 @@ class UpdateResourceMixin(ResourceChangeMixin):
             instance = self.fetch_object(queryset, patch.purpose, for_update=True)
             self.check_object_permissions(request, instance)
             self.check_preconditions(request, instance)
-            serializer = patch.apply(instance)
             before = self.snapshot(instance)
+            serializer = patch.apply(instance)
             self.perform_save(serializer, savepoint=False)
             patch.apply_relation_changes(instance)
+            self.audit_trail.patched(serializer, patch)
             self.resource_changed(instance, before, members_changed=patch.changes_relations)
         headers = self.get_resource_headers(serializer, instance)
         if patch.no_content:
@@ -195,8 +215,10 @@ class DestroyResourceMixin(ResourceChangeMixin):
             instance = self.get_object(for_update=True)
             self.check_preconditions(request, instance)
             self.perform_destroy(instance)
+            self.audit_trail.deleted(instance)
             self.resource_deleted(instance)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def perform_destroy(self, instance: models.Model) -> None:
-        instance.delete()
+        with scim_writes():  # recorded by the view, not as a change made outside SCIM (drf_scim.receivers)
+            instance.delete()

@@ -16,6 +16,7 @@ from django.contrib.auth.models import Group
 from django.contrib.contenttypes.fields import GenericForeignKey, GenericRelation
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.utils import timezone
 
 
 class SCIMValue(models.Model):
@@ -182,3 +183,68 @@ class SCIMActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_id} on {self.day}: {self.requests} requests"
+
+
+class SCIMChange(models.Model):
+    """One committed change of one resource: the audit trail, written in the change's own transaction.
+
+    ``changes`` holds what changed, by attribute: ``{"old": ..., "new": ...}`` for a single-valued one,
+    ``{"added": [...], "removed": [...]}`` for a multi-valued one (members by id), ``"set"`` for a
+    password; see :mod:`drf_scim.audit`.
+    """
+
+    class Operation(models.TextChoices):
+        # Each maps to one SCIM event (point 2 of the events work): create, put, patch, delete,
+        # activate, deactivate; members_added and members_removed are patches of members alone.
+        CREATED = "created", "created"
+        REPLACED = "replaced", "replaced (PUT)"
+        PATCHED = "patched", "patched"
+        DELETED = "deleted", "deleted"
+        ACTIVATED = "activated", "activated"
+        DEACTIVATED = "deactivated", "deactivated"
+        MEMBERS_ADDED = "members_added", "members added"
+        MEMBERS_REMOVED = "members_removed", "members removed"
+
+    class Source(models.TextChoices):
+        SCIM = "scim", "SCIM"
+        OUTSIDE = "outside", "outside SCIM"
+
+    timestamp = models.DateTimeField(default=timezone.now)
+    # The connection (OAuth2 application) by its client_id: no constraint, so that a change outlives its
+    # connection, and no query to write it (the token brought the client_id). None: no OAuth2 client.
+    connection = models.ForeignKey(
+        SCIMClient,
+        to_field="client_id",
+        db_column="client_id",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        blank=True,
+        related_name="changes",
+    )
+    # Who made it, as the request log names it: the OAuth2 application's name, else the user's.
+    actor = models.CharField(max_length=255, blank=True, default="")
+    tenant = models.CharField(max_length=100, blank=True, default="")
+    resource_type = models.CharField(max_length=100)
+    resource_id = models.UUIDField("SCIM id")
+    operation = models.CharField(max_length=20, choices=Operation.choices)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.SCIM)
+    request_id = models.CharField("request id", max_length=100, blank=True, default="")
+    changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = "SCIM change"
+        verbose_name_plural = "SCIM audit trail"
+        ordering = ("-timestamp", "-pk")
+        # One per admin filter, each with the date the list is ordered (and pruned) by.
+        indexes = [
+            models.Index(fields=["timestamp"], name="drf_scim_change_time"),
+            models.Index(fields=["resource_id", "timestamp"], name="drf_scim_change_resource"),
+            models.Index(fields=["tenant", "timestamp"], name="drf_scim_change_tenant"),
+            models.Index(fields=["connection", "timestamp"], name="drf_scim_change_connection"),
+            models.Index(fields=["operation", "timestamp"], name="drf_scim_change_operation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource_type} {self.resource_id} {self.operation} at {self.timestamp:%Y-%m-%d %H:%M:%S}"

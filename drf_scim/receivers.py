@@ -6,7 +6,8 @@ adopted when the fixture's transaction commits (the fixture may hold its SCIM ro
 account's own columns moves its version on; a change of a group's members through Django's
 many-to-many manager moves the group's. What bypasses signals (``QuerySet.update()``,
 ``bulk_create()``, raw SQL) is caught up by ``manage.py scim_adopt``. drf_scim's own writes are left
-alone (``adoption.scim_writes``).
+alone (``adoption.scim_writes``). What these receivers see is recorded in the audit trail as changes made
+outside SCIM (``drf_scim.audit``), in the host's transaction.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from django.apps import apps as global_apps
 from django.db import DEFAULT_DB_ALIAS, router, transaction
 
 from .adoption import IGNORED_COLUMNS, Adoption, memberships_changed, scim_is_writing
+from .settings import scim_settings
 
 logger = logging.getLogger("drf_scim.adoption")
 _fixture_accounts = threading.local()
@@ -33,6 +35,7 @@ def account_saved(
     adoption = Adoption.of_model(sender, using)
     if adoption is None:
         return
+    adoption.records_changes = True
     if raw:
         adopt_on_commit(adoption, instance.pk)
         return
@@ -80,6 +83,52 @@ def members_changed(
         else:
             groups = pk_set or []
         memberships_changed(groups, using)
+        record_memberships(instance, action, reverse, pk_set, groups, using)
+
+
+def record_memberships(instance: Any, action: str, reverse: bool, pk_set: Any, groups: list, using: str) -> None:
+    """Record the members ``user.groups`` or ``group.user_set`` added or removed, per SCIM group of the
+    user's tenant: two reads (the SCIM rows of the groups and of the users) and one INSERT."""
+    from .audit import Operation, record_outside
+    from .models import SCIMGroup, SCIMUser
+
+    kind = Operation.MEMBERS_ADDED if action == "post_add" else Operation.MEMBERS_REMOVED
+    users = list(pk_set or []) if reverse else [instance.pk]
+    rows = list(SCIMGroup.objects.using(using).filter(group__in=list(groups)))
+    if not rows:
+        return
+    members: dict[str, list[str]] = {row.tenant: [] for row in rows}
+    for tenant, scim_id in (
+        SCIMUser.objects.using(using)
+        .filter(user__in=users, deleted__isnull=True, tenant__in=list(members))
+        .values_list("tenant", "scim_id")
+    ):
+        members[tenant].append(str(scim_id))
+    entries = []
+    for row in rows:
+        if reverse and action == "post_clear":
+            change = {"added": [], "removed": [], "cleared": True}
+        elif members[row.tenant]:
+            key = "added" if kind == Operation.MEMBERS_ADDED else "removed"
+            change = {"added": [], "removed": [], key: members[row.tenant]}
+        else:
+            continue
+        entries.append((scim_settings.GROUP_SERIALIZER.Meta.resource_type, row, kind, {"members": change}))
+    record_outside(entries, using)
+
+
+def account_deleted(sender: type, instance: Any, using: str, **kwargs: Any) -> None:
+    """An account deleted outside SCIM: its SCIM row goes with it (cascade), recorded as deleted."""
+    if scim_is_writing():
+        return
+    adoption = Adoption.of_model(sender, using)
+    if adoption is None:
+        return
+    from .audit import Operation, record_outside
+
+    companion = adoption.companions().filter(**{adoption.link: instance.pk}).first()
+    if companion is not None and getattr(companion, "deleted", None) is None:
+        record_outside([(adoption.resource_type, companion, Operation.DELETED, {})], using)
 
 
 def adopt_after_migrate(

@@ -135,6 +135,9 @@ DEFAULTS: dict[str, Any] = {
     # False: DELETE /Users/{id} deletes the user. True: the user is deactivated and
     # kept for audit, and disappears from SCIM (404 from then on).
     "SOFT_DELETE_USERS": False,
+    # Days the audit trail (drf_scim.audit) keeps a change: manage.py scim_audit prune deletes older ones.
+    # None: kept until deleted otherwise.
+    "AUDIT_RETENTION_DAYS": 365,
 }
 
 IMPORT_STRINGS = {

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -169,6 +171,22 @@ connection_created.connect(forget_statement_timeout, dispatch_uid="drf_scim_forg
 
 
 request_logger = logging.getLogger("drf_scim.requests")
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,100}")
+
+
+def get_request_id(request: Any) -> str:
+    """The id of a request, in its log line and its audit trail: the ``X-Request-ID`` header a proxy or load
+    balancer gave it (when it is one: up to 100 letters, digits and ``._:@/+=-``), else one made for it; the
+    same on every call (a Bulk request hands its id to its operations)."""
+    http_request = getattr(request, "_request", request)
+    found = getattr(http_request, "scim_request_id", None)
+    if found is None:
+        header = http_request.META.get("HTTP_X_REQUEST_ID", "")
+        found = header if REQUEST_ID.fullmatch(header) else uuid.uuid4().hex
+        http_request.scim_request_id = found
+    return found
+
+
 SECRET_KEYS = ("password", "secret", "token")
 
 
@@ -212,8 +230,10 @@ def log_request(request: Any, http_request: Any, response: Any, seconds: float, 
         "client": client,
         "tenant": tenant,
         "duration_ms": round(seconds * 1000, 1),
+        "request_id": get_request_id(http_request),
     }
-    message = "{method} {path} {status} client={client} tenant={tenant} {duration_ms}ms".format(**fields)
+    message = "{method} {path} {status} client={client} tenant={tenant} {duration_ms}ms request_id={request_id}"
+    message = message.format(**fields)
     if scim_settings.LOG_REQUEST_BODIES and http_request.method in ("POST", "PUT", "PATCH"):
         try:
             fields["body"] = redact(request.data)

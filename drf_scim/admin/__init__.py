@@ -3,10 +3,10 @@
 The connections page is the console of the people who run provisioning: each identity provider's OAuth2
 application with its tenant, scopes, token expiry and activity, and the buttons that make a connection and
 issue, rotate and revoke its token (shown once). The user and group pages show what drf_scim keeps beside
-the host's accounts (tenant, keys, the raw document, the indexed values), read-only: SCIM clients and the
-host's own models are where accounts change.
+the host's accounts (tenant, keys, the raw document, the indexed values, the latest changes), read-only: SCIM
+clients and the host's own models are where accounts change. The audit trail lists every change, read-only.
 """
 
-from . import connections, resources
+from . import audit, connections, resources
 
-__all__ = ["connections", "resources"]
+__all__ = ["audit", "connections", "resources"]

@@ -10,6 +10,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils.html import format_html, format_html_join
 
 from ..models import SCIMGroup, SCIMUser, SCIMValue
+from .audit import history as change_history
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -45,6 +46,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
             "<table><thead><tr><th>attribute</th><th>key</th></tr></thead><tbody>{}</tbody></table>", lines
         )
 
+    @admin.display(description="history (audit trail)")
+    def history(self, obj: Any) -> str:
+        return change_history(obj)
+
 
 @admin.register(SCIMUser)
 class SCIMUserAdmin(ReadOnlyAdmin):
@@ -67,6 +72,7 @@ class SCIMUserAdmin(ReadOnlyAdmin):
         "host_state",
         "document",
         "indexed_values",
+        "history",
     )
     readonly_fields = fields
 
@@ -90,5 +96,6 @@ class SCIMGroupAdmin(ReadOnlyAdmin):
         "host_state",
         "document",
         "indexed_values",
+        "history",
     )
     readonly_fields = fields

@@ -45,6 +45,7 @@ class PatchRequest:
         # The response shows the writable relations only when asked for by name (a 100,000-member group).
         self.response_context = {**context, "omit": {name for name in self.relations if name.lower() not in asked}}
         self.result: PatchResult | None = None
+        self.original: str | None = None  # the document before the operations, as JSON (``apply``)
 
     @property
     def purpose(self) -> str:
@@ -66,10 +67,9 @@ class PatchRequest:
     def apply(self, instance: models.Model) -> serializers.Serializer:
         """The serializer, validated, that saves ``instance`` with the operations applied; a 400 naming the
         operation when the patched document is invalid."""
-        # Plain JSON twice from one text: the document as it is, and the copy the operations change.
-        # Two independent copies of the representation as plain JSON (no ReturnDict): the one the
-        # operations are read against and the one they change.
-        text = json.dumps(self.serializer_class(instance, context=self.context).data)
+        # Plain JSON twice from one text (no ReturnDict): the document as it is, and the copy the operations
+        # change; the text is also what the audit trail compares the saved resource with.
+        text = self.original = json.dumps(self.serializer_class(instance, context=self.context).data)
         self.result = result = apply_operations(
             self.reader, json.loads(text), self.operations, working=json.loads(text)
         )
@@ -82,6 +82,10 @@ class PatchRequest:
             detail = "; ".join(flatten_detail(serializer.errors))
             raise InvalidValue(f"{result.engine.blame(serializer.errors)}: {detail}")
         return serializer
+
+    def original_document(self) -> dict[str, Any]:
+        """The document the operations were applied to, as it was (the audit trail compares it with the saved one)."""
+        return json.loads(self.original) if self.original is not None else {}
 
     @property
     def changes_relations(self) -> bool:
