@@ -20,6 +20,9 @@ from typing import TYPE_CHECKING, Any
 from django.db import DEFAULT_DB_ALIAS, models
 from django.utils import timezone
 
+from .constants import PATCH_OP_SCHEMA
+from .events import outbox
+from .events.names import PATCH, PUT, events_of
 from .models import SCIMChange
 from .serializers.relations import relation_names
 from .settings import scim_settings
@@ -213,24 +216,28 @@ class AuditTrail:
 
     def created(self, serializer: Any) -> SCIMChange:
         instance = serializer.instance
-        changes = {**diff({}, self.document(instance)), **secrets_set(serializer)}
-        for name, ids in self.relation_values(serializer).items():
+        document = self.document(instance)
+        changes = {**diff({}, document), **secrets_set(serializer)}
+        relations = self.relation_values(serializer)
+        for name, ids in relations.items():
             if ids:
                 changes[name] = {"added": ids, "removed": []}
-        return self.write(Operation.CREATED, instance, changes)
+        return self.write(Operation.CREATED, instance, changes, data=with_relations(document, relations))
 
     def replaced(self, serializer: Any, before: dict[str, Any]) -> SCIMChange:
         """Record a PUT; ``before`` is what ``before()`` returned before the save."""
         instance = serializer.instance
         relations = self.relation_values(serializer)
         old = {name: value for name, value in before.items() if name not in relations}
-        changes = {**diff(old, self.document(instance)), **secrets_set(serializer)}
+        document = self.document(instance)
+        changes = {**diff(old, document), **secrets_set(serializer)}
         for name, ids in relations.items():
             held = [str(item.get("value")) for item in before.get(name) or [] if isinstance(item, dict)]
             added, removed = values_delta(held, ids)
             if added or removed:
                 changes[name] = {"added": added, "removed": removed}
-        return self.write(operation_of(Operation.REPLACED, changes), instance, changes)
+        operation = operation_of(Operation.REPLACED, changes)
+        return self.write(operation, instance, changes, kind=PUT, data=with_relations(document, relations))
 
     def patched(self, serializer: Any, patch: PatchRequest) -> SCIMChange:
         """Record a PATCH: the document it started from against the one saved, and its relation deltas."""
@@ -240,7 +247,9 @@ class AuditTrail:
             **secrets_set(serializer),
             **relation_changes(patch.result.relations if patch.result else ()),
         }
-        return self.write(operation_of(Operation.PATCHED, changes), instance, changes)
+        operation = operation_of(Operation.PATCHED, changes)
+        secrets = {field.field_name for field in serializer.fields.values() if field.write_only}
+        return self.write(operation, instance, changes, data=patch_document(patch, secrets))
 
     def deleted(self, instance: models.Model) -> SCIMChange:
         return self.write(Operation.DELETED, instance, {})
@@ -255,11 +264,15 @@ class AuditTrail:
                 found[name] = [str(obj.scim.scim_id) for obj in data[field.source] or []]
         return found
 
-    def write(self, operation: str, instance: models.Model, changes: dict[str, Any]) -> SCIMChange:
-        """The INSERT of one change of ``instance``."""
+    def write(
+        self, operation: str, instance: models.Model, changes: dict[str, Any], *, kind: str = PATCH, data: Any = None
+    ) -> SCIMChange:
+        """The INSERT of one change of ``instance``, and that of its outbox event (``drf_scim.events``):
+        ``kind`` the write (``prov:put`` or ``prov:patch``) an activation or deactivation came with,
+        ``data`` what the event's full form carries."""
         relation = getattr(self.serializer_class.Meta, "scim_relation", None)
         resource = getattr(instance, relation) if relation else instance
-        return SCIMChange.objects.create(
+        change = SCIMChange.objects.create(
             connection_id=self.client_id,
             actor=self.actor,
             tenant=resource.tenant,
@@ -270,6 +283,40 @@ class AuditTrail:
             request_id=self.request_id,
             changes=changes,
         )
+        outbox.record(
+            change,
+            events=events_of(operation, kind=kind),
+            external_id=resource.external_id,
+            attributes=changes,
+            data=data,
+            version="" if operation == Operation.DELETED else resource.etag,
+        )
+        return change
+
+
+def with_relations(document: dict[str, Any], relations: Mapping[str, list[str]]) -> dict[str, Any]:
+    """``document`` with the relations a POST or PUT set, as ``[{"value": id}]``."""
+    return {**document, **{name: [{"value": value} for value in ids] for name, ids in relations.items()}}
+
+
+def patch_document(patch: PatchRequest, secrets: Iterable[str] = ()) -> dict[str, Any]:
+    """The PatchOp a PATCH applied (its validated operations), without the values of ``secrets``: an
+    operation on a password is left out, and a password inside a value is dropped from it."""
+    hidden = {name.lower() for name in secrets}
+    operations = []
+    for operation in patch.operations:
+        if operation.path and operation.path.split("[")[0].split(".")[0].rsplit(":", 1)[-1].lower() in hidden:
+            continue
+        entry: dict[str, Any] = {"op": operation.op}
+        if operation.path:
+            entry["path"] = operation.path
+        if operation.has_value:
+            value = operation.value
+            if isinstance(value, Mapping):
+                value = {key: item for key, item in value.items() if key.lower() not in hidden}
+            entry["value"] = value
+        operations.append(entry)
+    return {"schemas": [PATCH_OP_SCHEMA], "Operations": operations}
 
 
 # -- changes made outside SCIM -----------------------------------------------------
@@ -279,7 +326,8 @@ def record_outside(
     rows: Iterable[tuple[str, models.Model, str, dict[str, Any]]], using: str = DEFAULT_DB_ALIAS
 ) -> list[SCIMChange]:
     """Record changes made outside SCIM (the admin, the host's code), each row ``(resource type, SCIM row,
-    operation, changes)``, in one INSERT."""
+    operation, changes)``: one INSERT of the changes, one of their outbox events."""
+    rows = list(rows)
     changes = [
         SCIMChange(
             tenant=resource.tenant,
@@ -291,7 +339,23 @@ def record_outside(
         )
         for resource_type, resource, operation, diff_or_changes in rows
     ]
-    return SCIMChange.objects.using(using).bulk_create(changes) if changes else []
+    if not changes:
+        return []
+    changes = SCIMChange.objects.using(using).bulk_create(changes)
+    resources = [resource for _, resource, _, _ in rows]
+    outbox.record_many(
+        [
+            outbox.event_for(
+                change,
+                external_id=resource.external_id,
+                attributes=change.changes,
+                version="" if change.operation == Operation.DELETED else resource.etag,
+            )
+            for change, resource in zip(changes, resources, strict=True)
+        ],
+        using=using,
+    )
+    return changes
 
 
 # -- retention -------------------------------------------------------------------

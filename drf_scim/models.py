@@ -248,3 +248,128 @@ class SCIMChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource_type} {self.resource_id} {self.operation} at {self.timestamp:%Y-%m-%d %H:%M:%S}"
+
+
+class SCIMEventReceiver(models.Model):
+    """Who hears about the changes of one tenant as RFC 9967 Security Event Tokens, and how.
+
+    A push receiver gets each SET POSTed to ``endpoint`` (RFC 8935); a poll receiver fetches and
+    acknowledges them itself at the poll endpoint (RFC 8936), authenticated with a token of the
+    OAuth2 application ``client_id``. ``events`` narrows what it hears (empty: every event);
+    ``full`` asks for the full forms of create, put and patch, which carry the data.
+    """
+
+    class Delivery(models.TextChoices):
+        PUSH = "push", "push (RFC 8935)"
+        POLL = "poll", "poll (RFC 8936)"
+
+    name = models.CharField(max_length=100)
+    tenant = models.CharField(max_length=100, blank=True, default="", db_index=True)
+    delivery = models.CharField(max_length=4, choices=Delivery.choices, default=Delivery.PUSH)
+    endpoint = models.URLField("push endpoint", max_length=500, blank=True, default="")
+    # Sent as the Authorization header of each push (e.g. "Bearer <token>"), when the receiver asks for one.
+    authorization = models.CharField("Authorization header", max_length=500, blank=True, default="")
+    # The SETs' "aud" claim: the receiver's own name for itself (e.g. its URL).
+    audience = models.CharField(max_length=500)
+    # Event names without their URN prefix ("prov:create", "prov:deactivate"...); empty: every event.
+    events = models.JSONField(default=list, blank=True)
+    full = models.BooleanField("full events", default=False)
+    # Poll receivers: the OAuth2 application (its client_id) whose tokens may fetch this receiver's SETs.
+    client_id = models.CharField("poll client_id", max_length=255, blank=True, default="", db_index=True)
+    active = models.BooleanField(default=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "SCIM event receiver"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SCIMEvent(models.Model):
+    """The outbox: one event per committed change, written in the change's transaction.
+
+    It holds what every receiver's SET is built from (``drf_scim.events.tokens``): the event names, the
+    subject, the changed attributes (the notice forms), the data (the full forms: the resource, or the
+    PatchOp request) and the version. ``fanned_out`` turns true once the deliveries to the receivers
+    of its tenant exist (``drf_scim.events.outbox.fan_out``).
+    """
+
+    change = models.OneToOneField(
+        SCIMChange, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True, related_name="event"
+    )
+    created = models.DateTimeField(default=timezone.now)
+    tenant = models.CharField(max_length=100, blank=True, default="")
+    resource_type = models.CharField(max_length=100)
+    resource_id = models.UUIDField("SCIM id")
+    # The subject's relative URI, "/Users/<id>" (RFC 9967's "scim" subject identifier).
+    uri = models.CharField(max_length=300)
+    external_id = models.CharField("externalId", max_length=255, blank=True, default="")
+    events = models.JSONField(default=list)
+    attributes = models.JSONField(default=list, blank=True)
+    data = models.JSONField(null=True, blank=True)
+    version = models.CharField(max_length=50, blank=True, default="")
+    # The SETs' "txn" claim: the request id, shared by every change one request made.
+    txn = models.CharField(max_length=100, blank=True, default="")
+    fanned_out = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = "SCIM event"
+        ordering = ("pk",)
+        indexes = [
+            models.Index(fields=["id"], condition=models.Q(fanned_out=False), name="drf_scim_event_pending"),
+            models.Index(fields=["created"], name="drf_scim_event_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{', '.join(self.events)} {self.uri}"
+
+
+class SCIMEventDelivery(models.Model):
+    """One SET for one receiver: its ``jti``, and where its delivery stands.
+
+    ``pending`` until the receiver acknowledges it (push: a 202; poll: an ``ack``); after
+    ``EVENTS_MAX_ATTEMPTS`` failed pushes, or a SET the receiver rejected, ``failed`` (the dead letters the
+    admin lists, which an operator may retry). ``leased_until`` is set while a worker or a poll holds it.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "pending"
+        DELIVERED = "delivered", "delivered"
+        FAILED = "failed", "failed (dead letter)"
+
+    event = models.ForeignKey(SCIMEvent, on_delete=models.CASCADE, related_name="deliveries")
+    receiver = models.ForeignKey(SCIMEventReceiver, on_delete=models.CASCADE, related_name="deliveries")
+    jti = models.UUIDField("jti", default=uuid.uuid4, unique=True, editable=False)
+    # The event's subject, copied so that the next SET of a resource waits for the one before it.
+    resource_id = models.UUIDField("SCIM id")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt = models.DateTimeField(default=timezone.now)
+    leased_until = models.DateTimeField(null=True, blank=True)
+    lease = models.UUIDField(null=True, blank=True, editable=False)
+    last_status = models.PositiveIntegerField("last HTTP status", null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    delivered = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "SCIM event delivery"
+        verbose_name_plural = "SCIM event deliveries"
+        ordering = ("pk",)
+        constraints = [models.UniqueConstraint(fields=["event", "receiver"], name="drf_scim_one_delivery")]
+        indexes = [
+            models.Index(
+                fields=["receiver", "next_attempt"],
+                condition=models.Q(state="pending"),
+                name="drf_scim_delivery_due",
+            ),
+            models.Index(
+                fields=["receiver", "resource_id", "id"],
+                condition=models.Q(state="pending"),
+                name="drf_scim_delivery_order",
+            ),
+            models.Index(fields=["state", "receiver"], name="drf_scim_delivery_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.jti} to {self.receiver_id}: {self.state}"

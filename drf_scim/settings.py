@@ -138,6 +138,30 @@ DEFAULTS: dict[str, Any] = {
     # Days the audit trail (drf_scim.audit) keeps a change: manage.py scim_audit prune deletes older ones.
     # None: kept until deleted otherwise.
     "AUDIT_RETENTION_DAYS": 365,
+    # -- Events (RFC 9967 Security Event Tokens; docs/topics/events.rst) --
+    # Whether each committed change also writes an event to the outbox (drf_scim.events), in its transaction.
+    "EVENTS_OUTBOX": True,
+    # The SETs' "iss" claim. None: BASE_URL.
+    "EVENTS_ISSUER": None,
+    # The private key SETs are signed with: PEM text, or a JWK as JSON. None: django-oauth-toolkit's
+    # OAUTH2_PROVIDER["OIDC_RSA_PRIVATE_KEY"]. Its public half is served at <SCIM root>/Events/jwks.
+    "EVENTS_SIGNING_KEY": None,
+    # The JWS algorithm: RS256 (RSA keys), ES256 (P-256), EdDSA (Ed25519)...
+    "EVENTS_SIGNING_ALGORITHM": "RS256",
+    # Failed pushes of one SET before it is a dead letter (state "failed", listed in the admin).
+    "EVENTS_MAX_ATTEMPTS": 10,
+    # Seconds before the first retry of a failed push; each next one waits twice as long, up to the maximum.
+    "EVENTS_RETRY_SECONDS": 30,
+    "EVENTS_RETRY_MAX_SECONDS": 3600,
+    # Seconds a push may take (connect and read) before it counts as failed.
+    "EVENTS_PUSH_TIMEOUT": 10,
+    # The scope a poll receiver's token needs (RFC 8936).
+    "EVENTS_SCOPE": "scim:events",
+    # Seconds a SET handed out by a poll, or held by a push worker, stays away from others before it is
+    # offered again unacknowledged.
+    "EVENTS_LEASE_SECONDS": 60,
+    # Days delivered SETs and fanned-out events are kept: manage.py scim_events prune deletes older ones.
+    "EVENTS_RETENTION_DAYS": 30,
 }
 
 IMPORT_STRINGS = {
