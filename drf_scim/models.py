@@ -341,7 +341,8 @@ class SCIMEventDelivery(models.Model):
     event = models.ForeignKey(SCIMEvent, on_delete=models.CASCADE, related_name="deliveries")
     receiver = models.ForeignKey(SCIMEventReceiver, on_delete=models.CASCADE, related_name="deliveries")
     jti = models.UUIDField("jti", default=uuid.uuid4, unique=True, editable=False)
-    # The event's subject, copied so that the next SET of a resource waits for the one before it.
+    # The event's subject, copied so that the next SET of a resource waits for the one before it (by event:
+    # the order its changes committed in, which fan-outs racing on other batches may not keep in their pks).
     resource_id = models.UUIDField("SCIM id")
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveIntegerField(default=0)
@@ -364,7 +365,7 @@ class SCIMEventDelivery(models.Model):
                 name="drf_scim_delivery_due",
             ),
             models.Index(
-                fields=["receiver", "resource_id", "id"],
+                fields=["receiver", "resource_id", "event"],
                 condition=models.Q(state="pending"),
                 name="drf_scim_delivery_order",
             ),

@@ -132,17 +132,24 @@ def lock(queryset: models.QuerySet) -> models.QuerySet:
 
 
 def due(receivers: models.QuerySet | Iterable[SCIMEventReceiver], now: Any = None) -> models.QuerySet:
-    """The deliveries to ``receivers`` that may go out now, oldest first: pending, not held by a lease,
-    and the oldest pending one of their resource (a resource's next SET waits for the one before)."""
+    """The deliveries to ``receivers`` that may go out now, oldest event first: pending, not held by a lease,
+    and the oldest pending one of their resource (a resource's next SET waits for the one before).
+
+    A resource's events are numbered in the order its changes committed (each write holds the resource's
+    row lock when it inserts its event), so "before" is by event, not by delivery.
+    """
     now = now or timezone.now()
     earlier = SCIMEventDelivery.objects.filter(
-        receiver=OuterRef("receiver"), resource_id=OuterRef("resource_id"), state=Pending, pk__lt=OuterRef("pk")
+        receiver=OuterRef("receiver"),
+        resource_id=OuterRef("resource_id"),
+        state=Pending,
+        event__lt=OuterRef("event"),
     )
     return (
         SCIMEventDelivery.objects.filter(receiver__in=receivers, state=Pending, next_attempt__lte=now)
         .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
         .exclude(Exists(earlier))
-        .order_by("pk")
+        .order_by("event", "pk")
     )
 
 
@@ -167,7 +174,10 @@ def claim(
             Q(leased_until__isnull=True) | Q(leased_until__lt=now)
         ).update(leased_until=now + timedelta(seconds=seconds), lease=token, attempts=models.F("attempts") + 1)
     return list(
-        SCIMEventDelivery.objects.using(using).filter(lease=token).select_related("event", "receiver").order_by("pk")
+        SCIMEventDelivery.objects.using(using)
+        .filter(lease=token)
+        .select_related("event", "receiver")
+        .order_by("event", "pk")
     )
 
 

@@ -91,12 +91,13 @@ class PushWorker:
         self.session = session or requests.Session()
 
     def run_once(self) -> DeliveryReport:
-        """Fan the outbox out, then push what is due until nothing due is left; what it did."""
+        """Fan the outbox out, then push what is due, round after round while a round delivers something (a
+        delivered SET lets the next one of its resource go); what it did."""
         report = DeliveryReport(fanned_out=outbox.fan_out())
         while True:
             round_report = self.deliver(outbox.claim(self.receivers, self.batch_size))
             report.add(round_report)
-            if round_report.attempted < self.batch_size or not round_report.delivered:
+            if not round_report.delivered:
                 return report
 
     def run_forever(self, interval: float = 1.0, *, should_stop: Callable[[], bool] = lambda: False) -> None:
