@@ -16,6 +16,7 @@ class DrfScimConfig(AppConfig):
             checks,  # noqa: F401  (registers the system checks)
             receivers,
         )
+        from .events import checks as event_checks  # noqa: F401  (registers the EVENTS_* checks)
 
         # Accounts the host makes or changes outside SCIM (drf_scim.receivers).
         user_model = get_user_model()
