@@ -177,8 +177,9 @@ def site_of(side: str, tree: Path, port: int) -> dict[str, Any]:
 
 
 def imported_from(site: dict[str, Any], cwd: Path) -> Path:
-    """Where drf_scim is imported from by a process started as the site's are, in ``cwd``."""
-    command = [PYTHON, "-c", "import drf_scim; print(drf_scim.__file__)"]
+    """Where drf_scim is imported from by a process started as the site's are, in ``cwd``: after the WSGI
+    module gunicorn loads (which sets the import path up), as a worker imports it."""
+    command = [PYTHON, "-c", f"import {site['wsgi']}, drf_scim; print(drf_scim.__file__)"]
     found = subprocess.run(command, env=site_env(site), cwd=cwd, capture_output=True, text=True, check=True)
     return Path(found.stdout.strip()).resolve()
 
