@@ -109,7 +109,9 @@ def gunicorn(site: dict[str, Any], workers: int) -> Iterator[None]:
         str(BIN / "gunicorn"), site["wsgi"], "--config", str(HERE / "gunicorn.conf.py"),
         "--chdir", str(site["chdir"]), "--bind", f"127.0.0.1:{site['port']}",
     ]  # fmt: skip
-    process = subprocess.Popen(command, env={**site_env(site), "BENCH_WORKERS": str(workers)})
+    # Started in its --chdir: gunicorn puts the directory it starts in on sys.path, ahead of PYTHONPATH.
+    env = {**site_env(site), "BENCH_WORKERS": str(workers)}
+    process = subprocess.Popen(command, env=env, cwd=site["chdir"])
     try:
         server = Server(f"http://127.0.0.1:{site['port']}/")
         for _ in range(100):
