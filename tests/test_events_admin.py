@@ -158,7 +158,7 @@ def test_the_authorization_header_is_never_shown_kept_when_blank_and_cleared_on_
 
 
 @pytest.mark.parametrize(
-    "changes, message",
+    ("changes", "message"),
     [
         ({"endpoint": "http://billing.example.com/events"}, "https URL"),
         ({"endpoint": ""}, "needs the URL its SETs are POSTed to"),
@@ -175,7 +175,7 @@ def test_refuses_receivers_that_cannot_receive(staff, changes, message):
 
 
 @pytest.mark.parametrize(
-    "endpoint, debug",
+    ("endpoint", "debug"),
     [("http://127.0.0.1:8000/events/receiver", False), ("http://localhost/x", False), ("http://dev.test/x", True)],
 )
 def test_takes_http_endpoints_on_this_machine_or_with_debug(staff, settings, endpoint, debug):
