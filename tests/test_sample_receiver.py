@@ -50,6 +50,7 @@ def signing(settings, tmp_path):
         "EVENTS_ISSUER": ISSUER,
     }
     settings.RECEIVED_SETS_FILE = tmp_path / "received.jsonl"
+    settings.EVENTS_KEY_FILE = tmp_path / "events.pem"  # (sample_receiver's, never the checkout's)
     return settings
 
 
