@@ -14,8 +14,10 @@ PGBOUNCER_TESTS ?= tests/test_users.py tests/test_groups.py tests/test_patch.py 
 	tests/test_filters.py tests/test_etags.py tests/test_cursor_pagination.py tests/test_concurrency.py \
 	tests/test_gunicorn.py
 MANAGE := $(BIN)/python sample_site/manage.py
+# The issuer (iss) of the sample site's SCIM events: the same for the server, whose receiver checks it, and the worker.
+EVENTS_ENV := SCIM_EVENTS_ISSUER=http://$(HOST):$(PORT)/scim/v2
 
-.PHONY: install install-bench run test test-sqlite test-postgres test-pgbouncer test-wheel docs lint format openapi bench \
+.PHONY: install install-bench run events test test-sqlite test-postgres test-pgbouncer test-wheel docs lint format openapi bench \
 	bench-compare bench-sync clean
 
 $(BIN)/.installed: pyproject.toml
@@ -38,6 +40,7 @@ run: install
 	@token=$$($(MANAGE) scim_token --client sample-site | tail -n 1); \
 	other=$$($(MANAGE) scim_token --client globex --tenant globex | tail -n 1); \
 	admin=$$(DJANGO_DEBUG=1 $(MANAGE) demo_admin | tail -n 1); \
+	$(MANAGE) sample_receiver --url http://$(HOST):$(PORT)/events/receiver >/dev/null; \
 	echo ""; \
 	echo "SCIM base URL: http://$(HOST):$(PORT)/scim/v2"; \
 	echo "Bearer token:  $$token"; \
@@ -45,10 +48,16 @@ run: install
 	echo "Swagger UI:    http://$(HOST):$(PORT)/api/docs/  (Authorize: paste the token under bearerAuth)"; \
 	echo "Django admin:  http://$(HOST):$(PORT)/admin/  ($$admin)"; \
 	echo "Connections:   http://$(HOST):$(PORT)/admin/drf_scim/scimclient/  (tokens, tenants, activity)"; \
+	echo "Audit trail:   http://$(HOST):$(PORT)/admin/drf_scim/scimchange/  (every change, who made it, old and new)"; \
+	echo "Events:        run \`make events\` in a second terminal; received SETs: http://$(HOST):$(PORT)/events/"; \
 	echo ""; \
 	echo "Try:  curl -H 'Authorization: Bearer $$token' http://$(HOST):$(PORT)/scim/v2/Users"; \
 	echo ""
-	DJANGO_DEBUG=1 $(MANAGE) runserver $(HOST):$(PORT)
+	$(EVENTS_ENV) DJANGO_DEBUG=1 $(MANAGE) runserver $(HOST):$(PORT)
+
+# The SCIM events worker of the sample site (beside `make run`): pushes each change's SET to its sample receiver.
+events: install
+	$(EVENTS_ENV) $(MANAGE) scim_events deliver
 
 test: lint docs test-sqlite test-postgres test-pgbouncer test-wheel
 

@@ -41,4 +41,9 @@ OAUTH2_PROVIDER = {
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
 }
 
-DRF_SCIM = {**DRF_SCIM, "OPENAPI_REQUIRES_AUTHENTICATION": True}
+# Signed with a key from the environment only (never the development key `make run` generates).
+DRF_SCIM = {
+    **DRF_SCIM,
+    "OPENAPI_REQUIRES_AUTHENTICATION": True,
+    "EVENTS_SIGNING_KEY": os.environ.get("EVENTS_SIGNING_KEY") or None,
+}

@@ -114,8 +114,24 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
 }
 
+# SCIM events (docs/topics/events.rst) are signed with EVENTS_SIGNING_KEY from the environment, else with the key
+# `make run` generates once into sample_site/.local/ (gitignored); receivers verify them at /scim/v2/Events/jwks.
+EVENTS_KEY_FILE = BASE_DIR / ".local" / "events.pem"
+# What the sample receiver (sample_site/events.py) has received, one JSON line per SET.
+RECEIVED_SETS_FILE = Path(os.environ.get("SAMPLE_RECEIVED_SETS", BASE_DIR / ".local" / "received-sets.jsonl"))
+
+
+def events_signing_key() -> str | None:
+    if os.environ.get("EVENTS_SIGNING_KEY"):
+        return os.environ["EVENTS_SIGNING_KEY"]
+    return EVENTS_KEY_FILE.read_text() if EVENTS_KEY_FILE.is_file() else None
+
+
 DRF_SCIM = {
     "BASE_URL": os.environ.get("SCIM_BASE_URL") or None,
+    "EVENTS_SIGNING_KEY": events_signing_key(),
+    # The SETs' iss claim: `make run` and `make events` pass http://$(HOST):$(PORT)/scim/v2.
+    "EVENTS_ISSUER": os.environ.get("SCIM_EVENTS_ISSUER") or os.environ.get("SCIM_BASE_URL") or None,
     # Two-tenant example: each OAuth2 client provisions the tenant `scim_token --tenant` gave it;
     # clients without one provision the default tenant (where `make run` seeds its demo data).
     "TENANT_RESOLVER": "drf_scim.tenancy.application_tenant",
