@@ -17,13 +17,14 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db import DEFAULT_DB_ALIAS, models
+from django.db import DEFAULT_DB_ALIAS, models, router
 from django.utils import timezone
 
 from .constants import PATCH_OP_SCHEMA
 from .events import outbox
 from .events.names import PATCH, PUT, events_of
 from .models import SCIMChange
+from .plans.inserts import record_change
 from .serializers.relations import relation_names
 from .settings import scim_settings
 from .views import get_request_id
@@ -272,7 +273,7 @@ class AuditTrail:
         ``data`` what the event's full form carries."""
         relation = getattr(self.serializer_class.Meta, "scim_relation", None)
         resource = getattr(instance, relation) if relation else instance
-        change = SCIMChange.objects.create(
+        change = SCIMChange(
             connection_id=self.client_id,
             actor=self.actor,
             tenant=resource.tenant,
@@ -283,14 +284,17 @@ class AuditTrail:
             request_id=self.request_id,
             changes=changes,
         )
-        outbox.record(
-            change,
-            events=events_of(operation, kind=kind),
-            external_id=resource.external_id,
-            attributes=changes,
-            data=data,
-            version="" if operation == Operation.DELETED else resource.etag,
-        )
+        event = None
+        if scim_settings.EVENTS_OUTBOX:
+            event = outbox.event_for(
+                change,
+                events=events_of(operation, kind=kind),
+                external_id=resource.external_id,
+                attributes=changes,
+                data=data,
+                version="" if operation == Operation.DELETED else resource.etag,
+            )
+        record_change(change, event, router.db_for_write(SCIMChange, instance=resource))
         return change
 
 

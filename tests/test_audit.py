@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 from io import StringIO
@@ -35,7 +36,8 @@ def only_change(**expected) -> SCIMChange:
 
 
 def inserts(queries) -> list[str]:
-    return [q["sql"].split('"')[1] for q in queries if q["sql"].startswith("INSERT")]
+    """The tables the captured statements insert into, one per INSERT (a PostgreSQL WITH holds two)."""
+    return [table for q in queries for table in re.findall(r'INSERT INTO "(\w+)"', q["sql"])]
 
 
 # -- diff ------------------------------------------------------------------------------------------------------
@@ -289,7 +291,7 @@ def test_scim_writes_are_not_recorded_again_as_outside_changes(api, create_user,
 # -- cost ------------------------------------------------------------------------------------------------------
 
 
-def test_each_write_costs_one_insert_more(api, create_user, create_group):
+def test_each_write_inserts_one_audit_row_and_one_outbox_event(api, create_user, create_group):
     user = create_user()
     group = create_group("G")
     add_member = patch_body({"op": "add", "path": "members", "value": [{"value": user["id"]}]})
@@ -303,6 +305,7 @@ def test_each_write_costs_one_insert_more(api, create_user, create_group):
         with CaptureQueriesContext(connection) as queries:
             assert getattr(api, method)(url, body).status_code < 300
         assert inserts(queries).count("drf_scim_scimchange") == 1, (method, url)
+        assert inserts(queries).count("drf_scim_scimevent") == 1, (method, url)
 
 
 # -- retention -------------------------------------------------------------------------------------------------

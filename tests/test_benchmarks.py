@@ -90,8 +90,8 @@ def test_interleaved_sites_take_turns_and_their_slices_add_up(live_scim):
 
 def written(queries: list[dict]) -> list[tuple[str, str]]:
     """The tables a request inserted into or updated, in order, from captured queries."""
-    found = (re.match(r'(INSERT INTO|UPDATE) "(\w+)"', query["sql"]) for query in queries)
-    return [(match[1].split()[0], match[2]) for match in found if match]
+    found = (re.findall(r'(INSERT INTO|UPDATE) "(\w+)"', query["sql"]) for query in queries)
+    return [(verb.split()[0], table) for matches in found for verb, table in matches]
 
 
 def locks(queries: list[dict]) -> list[str]:

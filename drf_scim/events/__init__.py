@@ -2,8 +2,9 @@
 
 The flow, from a write to a receiver:
 
-1. ``drf_scim.audit.AuditTrail`` records the change, and ``outbox.record`` writes its ``SCIMEvent`` in the
-   same transaction: a rolled-back request leaves neither.
+1. ``drf_scim.audit.AuditTrail`` records the change and its ``SCIMEvent`` (``outbox.event_for``) in the
+   same transaction, in one statement on PostgreSQL (``drf_scim.plans.inserts``): a rolled-back request
+   leaves neither.
 2. ``outbox.fan_out`` (run by every worker and every poll) gives each event one ``SCIMEventDelivery`` per
    receiver of its tenant that asked for it, exactly once (a unique constraint, and SKIP LOCKED on
    PostgreSQL).

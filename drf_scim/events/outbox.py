@@ -17,6 +17,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from ..models import SCIMChange, SCIMEvent, SCIMEventDelivery, SCIMEventReceiver
+from ..plans.inserts import transaction_prefix
 from ..schema.registry import get_endpoint
 from ..settings import scim_settings
 from .names import events_of
@@ -59,21 +60,9 @@ def event_for(
 
 def transaction_id(change: SCIMChange) -> str:
     """The SETs' ``txn`` (RFC 9967 §2.2): one per state change, shared by every SET made of it, so a receiver
-    that dedupes by it drops no other change: the request id and the change's number (a Bulk request makes
-    several changes under one request id), or a random one for a change no request made."""
-    if change.request_id and change.pk is not None:
-        return f"{change.request_id}:{change.pk}"
-    return uuid.uuid4().hex
-
-
-def record(change: SCIMChange, **details: Any) -> SCIMEvent | None:
-    """Write the outbox event of ``change`` (one INSERT, in the caller's transaction); None when
-    ``EVENTS_OUTBOX`` is off. ``details``: those of ``event_for``."""
-    if not scim_settings.EVENTS_OUTBOX:
-        return None
-    event = event_for(change, **details)
-    event.save(using=router.db_for_write(SCIMEvent, instance=change))
-    return event
+    that dedupes by it drops no other change: the request id and the change's id (a Bulk request makes
+    several changes under one request id). Empty while the change has no id: ``record_change`` sets it."""
+    return f"{transaction_prefix(change)}{change.pk}" if change.pk is not None else ""
 
 
 def record_many(events: Sequence[SCIMEvent], using: str | None = None) -> list[SCIMEvent]:
