@@ -154,7 +154,7 @@ class PushWorker:
         try:
             body = tokens.encode(delivery)
         except Exception as exc:  # a key or issuer setting is wrong: nothing is sent, the SET waits
-            return Outcome(False, error=f"not signed: {exc}")
+            return Outcome(False, error=f"not signed: {type(exc).__name__}: {exc}")
         timeout = scim_settings.EVENTS_PUSH_TIMEOUT
         try:
             response = self.session.post(
