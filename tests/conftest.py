@@ -115,3 +115,92 @@ def create_group(api) -> Callable[..., dict[str, Any]]:
         return response.body
 
     return create
+
+
+# -- SCIM events -----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def signing_pem() -> str:
+    """An RSA private key (PEM) to sign SETs with, made once per test session."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+@pytest.fixture
+def events_on(settings, signing_pem) -> dict[str, Any]:
+    """DRF_SCIM with a signing key, an issuer and immediate retries; extend ``settings.DRF_SCIM`` for more."""
+    settings.DRF_SCIM = {
+        **settings.DRF_SCIM,
+        "EVENTS_ISSUER": "https://scim.example.com/scim/v2",
+        "EVENTS_SIGNING_KEY": signing_pem,
+        "EVENTS_RETRY_SECONDS": 0,
+    }
+    return settings.DRF_SCIM
+
+
+class EventReceiverServer:
+    """A real RFC 8935 receiver on 127.0.0.1: records each request, answers from ``script`` (then 202).
+
+    A scripted answer is an HTTP status, ``"drop"`` (closes the connection unanswered), ``("sleep", seconds)``
+    (answers 202 that late), or ``(status, json_body)``; ``delay`` slows every answer down.
+    """
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.requests: list[dict[str, Any]] = []
+        self.script: list[Any] = []
+        self.delay = 0.0
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - BaseHTTPRequestHandler's name
+                import time
+
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                with server.lock:
+                    server.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                    answer = server.script.pop(0) if server.script else 202
+                time.sleep(server.delay)
+                if answer == "drop":
+                    self.close_connection = True
+                    return
+                if isinstance(answer, tuple) and answer[0] == "sleep":
+                    time.sleep(answer[1])
+                    answer = 202
+                status, payload = answer if isinstance(answer, tuple) else (answer, None)
+                content = json.dumps(payload).encode() if payload is not None else b""
+                self.send_response(status)
+                if payload is not None:
+                    self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/events"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def event_server():
+    server = EventReceiverServer()
+    yield server
+    server.close()

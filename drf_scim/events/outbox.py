@@ -183,6 +183,14 @@ def delivered(deliveries: Iterable[SCIMEventDelivery], status: int | None = None
     )
 
 
+def release(deliveries: Iterable[SCIMEventDelivery]) -> int:
+    """Give back claimed deliveries that were not sent (a worker stopping): due again at once, the
+    attempt their claim counted taken back."""
+    return SCIMEventDelivery.objects.filter(
+        pk__in=[delivery.pk for delivery in deliveries], state=Pending, lease__isnull=False
+    ).update(leased_until=None, lease=None, attempts=models.F("attempts") - 1)
+
+
 def failed(delivery: SCIMEventDelivery, error: str, *, status: int | None = None, final: bool = False) -> str:
     """Record a failed attempt of ``delivery``: retried after a backoff, or a dead letter when ``final`` or
     after ``EVENTS_MAX_ATTEMPTS`` attempts; the state it is left in."""
@@ -214,20 +222,25 @@ def retry(deliveries: models.QuerySet) -> int:
 # -- retention -----------------------------------------------------------------------
 
 
-def prune(days: int | None = None, *, batch_size: int = PRUNE_BATCH_SIZE) -> int:
-    """Delete the events fanned out more than ``days`` (``EVENTS_RETENTION_DAYS``) ago whose deliveries are
-    all delivered, with those deliveries; how many events. Dead letters and pending SETs are kept."""
+def prunable(days: int | None = None) -> models.QuerySet:
+    """The events fanned out more than ``days`` (``EVENTS_RETENTION_DAYS``) ago whose deliveries are all
+    delivered; none when the retention is None. Dead letters and pending SETs keep their events."""
     days = scim_settings.EVENTS_RETENTION_DAYS if days is None else days
     if days is None:
-        return 0
+        return SCIMEvent.objects.none()
     open_deliveries = SCIMEventDelivery.objects.filter(event=OuterRef("pk")).exclude(
         state=SCIMEventDelivery.State.DELIVERED
     )
-    old = (
+    return (
         SCIMEvent.objects.filter(fanned_out=True, created__lt=timezone.now() - timedelta(days=days))
         .exclude(Exists(open_deliveries))
         .order_by("pk")
     )
+
+
+def prune(days: int | None = None, *, batch_size: int = PRUNE_BATCH_SIZE) -> int:
+    """Delete the ``prunable`` events with their deliveries, a batch at a time; how many events."""
+    old = prunable(days)
     deleted = 0
     while True:
         keys = list(old.values_list("pk", flat=True)[:batch_size])

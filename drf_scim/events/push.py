@@ -16,7 +16,8 @@
 from __future__ import annotations
 
 import logging
-import time
+import threading
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,7 +76,8 @@ class PushWorker:
     """Delivers the SETs of push receivers; one per process, reusing its HTTP connections.
 
     ``receivers``: a queryset narrowing which receivers this worker serves (default: every active push
-    receiver). ``batch_size``: deliveries claimed per round.
+    receiver). ``batch_size``: deliveries claimed per round. ``stop()`` (from a signal handler, say) ends
+    ``run_forever`` after the push under way: the SETs claimed but not yet sent are released to be sent again.
     """
 
     def __init__(
@@ -89,6 +91,11 @@ class PushWorker:
         self.receivers = pushing if receivers is None else receivers.filter(pk__in=pushing.values("pk"))
         self.batch_size = batch_size
         self.session = session or requests.Session()
+        self.stopped = threading.Event()
+
+    def stop(self) -> None:
+        """Stop after the push under way (safe to call from a signal handler or another thread)."""
+        self.stopped.set()
 
     def run_once(self) -> DeliveryReport:
         """Fan the outbox out, then push what is due, round after round while a round delivers something (a
@@ -97,27 +104,33 @@ class PushWorker:
         while True:
             round_report = self.deliver(outbox.claim(self.receivers, self.batch_size))
             report.add(round_report)
-            if not round_report.delivered:
+            if self.stopped.is_set() or not round_report.delivered:
                 return report
 
     def run_forever(self, interval: float = 1.0, *, should_stop: Callable[[], bool] = lambda: False) -> None:
         """``run_once`` in a loop, sleeping ``interval`` seconds after a round that found nothing to do."""
-        while not should_stop():
+        while not should_stop() and not self.stopped.is_set():
             try:
                 report = self.run_once()
             except Exception:  # the database went away, say: log it, wait, go on
                 logger.exception("SCIM event delivery round failed")
                 report = DeliveryReport()
             if not report.attempted and not report.fanned_out:
-                time.sleep(interval)
+                self.stopped.wait(interval)
 
     def deliver(self, deliveries: list[SCIMEventDelivery]) -> DeliveryReport:
-        """Push each claimed delivery and record its outcome."""
+        """Push each claimed delivery and record its outcome: the acknowledged ones in one UPDATE per status
+        at the end (a claim holds one SET per resource, so none waits for another of the batch), each
+        failure as it comes."""
         report = DeliveryReport()
-        for delivery in deliveries:
+        acknowledged: dict[int | None, list[SCIMEventDelivery]] = defaultdict(list)
+        for at, delivery in enumerate(deliveries):
+            if self.stopped.is_set():
+                outbox.release(deliveries[at:])
+                break
             outcome = self.push(delivery)
             if outcome.delivered:
-                outbox.delivered([delivery], status=outcome.status)
+                acknowledged[outcome.status].append(delivery)
                 report.delivered += 1
                 continue
             state = outbox.failed(delivery, outcome.error, status=outcome.status, final=outcome.final)
@@ -129,6 +142,8 @@ class PushWorker:
             else:
                 report.retried += 1
                 logger.warning("%s; retried later (attempt %d)", message, delivery.attempts)
+        for status, done in acknowledged.items():
+            outbox.delivered(done, status=status)
         return report
 
     def push(self, delivery: SCIMEventDelivery) -> Outcome:
@@ -140,7 +155,7 @@ class PushWorker:
         try:
             body = tokens.encode(delivery)
         except Exception as exc:  # a key or issuer setting is wrong: nothing is sent, the SET waits
-            return Outcome(False, error=f"not signed: {exc}")
+            return Outcome(False, error=f"not signed: {type(exc).__name__}: {exc}")
         timeout = scim_settings.EVENTS_PUSH_TIMEOUT
         try:
             response = self.session.post(
