@@ -82,7 +82,7 @@ def encode(delivery: SCIMEventDelivery) -> str:
 
 def sign(payload_claims: dict[str, Any]) -> str:
     key = signing_key()
-    header = {"alg": scim_settings.EVENTS_SIGNING_ALGORITHM, "typ": TYPE, "kid": key.key_id}
+    header = {"alg": scim_settings.EVENTS_SIGNING_ALGORITHM, "typ": TYPE, "kid": key["kid"]}
     token = jws.JWS(json.dumps(payload_claims, separators=(",", ":")).encode())
     token.add_signature(key, None, json.dumps(header, separators=(",", ":")))
     return token.serialize(compact=True)
