@@ -160,6 +160,9 @@ DEFAULTS: dict[str, Any] = {
     # Seconds a SET handed out by a poll, or held by a push worker, stays away from others before it is
     # offered again unacknowledged.
     "EVENTS_LEASE_SECONDS": 60,
+    # Whether /ServiceProviderConfig announces securityEvents (RFC 9967 §4) while EVENTS_OUTBOX is on. False for
+    # clients that refuse attributes RFC 7643 does not list (scim2-models 0.12 does).
+    "EVENTS_ADVERTISE": True,
     # The poll endpoint (RFC 8936, POST <SCIM root>/Events): the most SETs one poll returns (maxEvents is
     # capped to it, and is it when a receiver sends none), the most jtis one poll may acknowledge or report
     # (ack and setErrs together), and how long a poll that finds nothing waits for a SET (long polling,

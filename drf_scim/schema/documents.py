@@ -103,7 +103,7 @@ def service_provider_config(viewsets: list[type], request: Any) -> dict[str, Any
             "authenticationSchemes": list(scim_settings.AUTHENTICATION_SCHEMES),
         }
     )
-    if scim_settings.EVENTS_OUTBOX:
+    if scim_settings.EVENTS_OUTBOX and scim_settings.EVENTS_ADVERTISE:
         document["securityEvents"] = security_events()
     document["meta"] = {
         "resourceType": "ServiceProviderConfig",
