@@ -41,11 +41,13 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
             errors.append(Error(str(exc), id="drf_scim.E003"))
     limits = ("DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "MAX_PAYLOAD_SIZE", "FILTER_MAX_LENGTH", "FILTER_MAX_DEPTH")
     budgets = ("FILTER_MAX_CLAUSES", "FILTER_MAX_VALUE_FILTERS", "MAX_ATTRIBUTE_VALUES", "MAX_PATCH_COST")
+    budgets += ("EVENTS_POLL_MAX_EVENTS", "EVENTS_POLL_MAX_ACKS")
     for key in (*limits, *budgets):
         value = user_settings.get(key, DEFAULTS[key])
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             errors.append(Error(f"{SETTING_NAME}[{key!r}] must be a positive integer.", id="drf_scim.E004"))
-    for key in ("FILTER_MAX_SUBSTRING_CLAUSES", "STATEMENT_TIMEOUT", "ACTIVITY_FLUSH_SECONDS"):  # 0 has a meaning
+    zero_means = ("FILTER_MAX_SUBSTRING_CLAUSES", "STATEMENT_TIMEOUT", "ACTIVITY_FLUSH_SECONDS")  # 0 has a meaning
+    for key in (*zero_means, "EVENTS_POLL_WAIT_SECONDS"):
         value = user_settings.get(key, DEFAULTS[key])
         if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0):
             errors.append(Error(f"{SETTING_NAME}[{key!r}] must be a number, 0 or more.", id="drf_scim.E004"))

@@ -67,6 +67,16 @@ class SCIMScopePermission(TokenHasScope):
         raise InsufficientScope([" ".join(scopes) for scopes in alternatives])
 
 
+class EventsPermission(SCIMScopePermission):
+    """The poll endpoint (RFC 8936): a token with ``EVENTS_SCOPE``, whatever the read and write scopes say."""
+
+    def get_scopes(self, request: Any, view: Any) -> list[str]:
+        return [scim_settings.EVENTS_SCOPE]
+
+    def get_scope_alternatives(self, request: Any, view: Any) -> list[list[str]]:
+        return [self.get_scopes(request, view)]
+
+
 class DocumentationPermission(SCIMScopePermission):
     """The OpenAPI document and its UIs, when ``OPENAPI_REQUIRES_AUTHENTICATION`` is on: a token with the read
     or the write scope, or a staff user's session (a browser opening Swagger UI)."""

@@ -8,6 +8,7 @@ from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
 from .bulk import BulkView
+from .events.views import JWKSView, PollView
 from .me import MeView
 from .reverse import ROOT_URL_NAME
 from .schema.registry import register_resource_type
@@ -20,7 +21,8 @@ class SCIMRouter(SimpleRouter):
 
     ``SCIMRouter()`` serves /Users and /Groups and the discovery endpoints that
     describe them (/ServiceProviderConfig, /ResourceTypes, /Schemas); register a custom resource type
-    with ``router.register("Devices", DeviceViewSet)``. Every other path under
+    with ``router.register("Devices", DeviceViewSet)``. It also serves /Me, /Bulk, /.search, and /Events and
+    /Events/jwks (SCIM events: RFC 8936 polling and the SETs' signing keys). Every other path under
     the prefix answers a SCIM 404.
     """
 
@@ -56,6 +58,8 @@ class SCIMRouter(SimpleRouter):
         urls.append(re_path(r"^\.search/?$", RootSearchView.as_view(router=self), name="scim-search"))
         urls.append(re_path(r"^Me/?$", MeView.as_view(router=self), name="scim-me"))
         urls.append(re_path(r"^Bulk/?$", BulkView.as_view(router=self), name="scim-bulk"))
+        urls.append(re_path(r"^Events/?$", PollView.as_view(), name="scim-events"))
+        urls.append(re_path(r"^Events/jwks/?$", JWKSView.as_view(), name="scim-events-jwks"))
         urls.append(re_path(r"^$", not_found, name=ROOT_URL_NAME))
         urls.append(re_path(r"^.*$", not_found, name="scim-not-found"))
         return urls

@@ -160,6 +160,16 @@ DEFAULTS: dict[str, Any] = {
     # Seconds a SET handed out by a poll, or held by a push worker, stays away from others before it is
     # offered again unacknowledged.
     "EVENTS_LEASE_SECONDS": 60,
+    # Whether /ServiceProviderConfig announces securityEvents (RFC 9967 §4) while EVENTS_OUTBOX is on. False for
+    # clients that refuse attributes RFC 7643 does not list (scim2-models 0.12 does).
+    "EVENTS_ADVERTISE": True,
+    # The poll endpoint (RFC 8936, POST <SCIM root>/Events): the most SETs one poll returns (maxEvents is
+    # capped to it, and is it when a receiver sends none), the most jtis one poll may acknowledge or report
+    # (ack and setErrs together), and how long a poll that finds nothing waits for a SET (long polling,
+    # re-checking every second: two queries a second; 0: every poll answers at once).
+    "EVENTS_POLL_MAX_EVENTS": 100,
+    "EVENTS_POLL_MAX_ACKS": 1000,
+    "EVENTS_POLL_WAIT_SECONDS": 10,
     # Days delivered SETs and fanned-out events are kept: manage.py scim_events prune deletes older ones.
     "EVENTS_RETENTION_DAYS": 30,
 }

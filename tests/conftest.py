@@ -162,7 +162,7 @@ class EventReceiverServer:
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - BaseHTTPRequestHandler's name
+            def do_POST(self) -> None:
                 import time
 
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()

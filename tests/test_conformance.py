@@ -6,10 +6,12 @@ import io
 from collections import Counter
 
 import pytest
+from django.conf import settings
 from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
 from django.db import close_old_connections
+from django.test import override_settings
 from scim2_client.engines.wsgi import WSGISCIMClient
 from scim2_tester import Status, check_server
 
@@ -35,7 +37,10 @@ def scim_client(db):
 
 
 def test_scim2_tester_reports_no_failure(scim_client):
-    results = check_server(scim_client)
+    # scim2-models 0.12 predates RFC 9967 and forbids attributes RFC 7643 does not list: it would reject the
+    # whole ServiceProviderConfig for its securityEvents, which is what EVENTS_ADVERTISE is for.
+    with override_settings(DRF_SCIM={**settings.DRF_SCIM, "EVENTS_ADVERTISE": False}):
+        results = check_server(scim_client)
     checked_types = {result.resource_type for result in results}
     assert {"User", "Group", "Device"} <= checked_types, "scim2-tester ran no check on some resource type"
     failures = [result for result in results if result.status not in SUCCESS | {Status.SKIPPED}]

@@ -14,6 +14,7 @@ from drf_scim.constants import (
     SERVICE_PROVIDER_CONFIG_SCHEMA,
     USER_SCHEMA,
 )
+from drf_scim.events.names import advertised_uris
 from tests.helpers import BASE
 from tests.testapp.views import DEVICE_SCHEMA
 
@@ -57,6 +58,18 @@ class TestServiceProviderConfig:
         assert body["filter"]["maxResults"] == 50
         assert body["authenticationSchemes"] == [scheme]
         assert body["documentationUri"] == "https://d.example"
+
+    def test_advertises_the_security_events_it_emits(self, api):
+        body = api.get(f"{BASE}/ServiceProviderConfig").body
+        assert body["securityEvents"] == {"asyncRequest": "none", "eventUris": advertised_uris()}
+        assert "urn:ietf:params:scim:event:prov:create:full" in body["securityEvents"]["eventUris"]
+        assert "urn:ietf:params:scim:event:prov:deactivate" in body["securityEvents"]["eventUris"]
+
+    @pytest.mark.parametrize("off", ["EVENTS_OUTBOX", "EVENTS_ADVERTISE"])
+    def test_advertises_no_security_events_without_the_outbox_or_when_told_not_to(self, api, off):
+        with override_settings(DRF_SCIM={off: False}):
+            body = api.get(f"{BASE}/ServiceProviderConfig").body
+        assert "securityEvents" not in body
 
 
 class TestResourceTypes:

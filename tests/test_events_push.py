@@ -322,7 +322,7 @@ def test_deliver_refuses_without_a_signing_key_or_an_issuer(api, settings, pushe
 
 
 @pytest.mark.parametrize(
-    "args, message",
+    ("args", "message"),
     [
         (["deliver", "--receiver", "nobody"], "No event receiver named 'nobody'"),
         (["deliver", "--batch-size", "0"], "--batch-size must be 1 or more"),

@@ -8,12 +8,12 @@ worker that dies lets its leases run out for another to take.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
 from django.db import connections, models, router, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Case, Exists, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from ..models import SCIMChange, SCIMEvent, SCIMEventDelivery, SCIMEventReceiver
@@ -82,15 +82,17 @@ def wants(receiver: SCIMEventReceiver, event: SCIMEvent) -> bool:
     return not receiver.events or any(name in receiver.events for name in event.events)
 
 
-def fan_out(batch_size: int = FAN_OUT_BATCH_SIZE) -> int:
+def fan_out(batch_size: int = FAN_OUT_BATCH_SIZE, *, max_batches: int | None = None) -> int:
     """Give the events not yet fanned out their deliveries, a batch at a time; how many events it took.
 
-    Workers may race: on PostgreSQL each takes other events (SKIP LOCKED); elsewhere the unique
-    (event, receiver) constraint keeps a delivery from being made twice.
+    ``max_batches`` bounds the work of one call (a poll request does one batch: at most four queries);
+    None goes on until none is left. Workers may race: on PostgreSQL each takes other events (SKIP
+    LOCKED); elsewhere the unique (event, receiver) constraint keeps a delivery from being made twice.
     """
     using = router.db_for_write(SCIMEvent)
-    taken = 0
-    while True:
+    taken = batches = 0
+    while max_batches is None or batches < max_batches:
+        batches += 1
         with transaction.atomic(using=using):
             events = list(lock(SCIMEvent.objects.using(using).filter(fanned_out=False).order_by("pk"))[:batch_size])
             if not events:
@@ -108,6 +110,7 @@ def fan_out(batch_size: int = FAN_OUT_BATCH_SIZE) -> int:
         taken += len(events)
         if len(events) < batch_size:
             return taken
+    return taken
 
 
 def lock(queryset: models.QuerySet) -> models.QuerySet:
@@ -170,10 +173,12 @@ def claim(
     )
 
 
-def delivered(deliveries: Iterable[SCIMEventDelivery], status: int | None = None) -> int:
-    """Mark ``deliveries`` acknowledged; how many were still pending."""
-    keys = [delivery.pk for delivery in deliveries]
-    return SCIMEventDelivery.objects.filter(pk__in=keys, state=Pending).update(
+def delivered(deliveries: models.QuerySet | Iterable[SCIMEventDelivery], status: int | None = None) -> int:
+    """Mark ``deliveries`` (a queryset, or the deliveries themselves) acknowledged, in one UPDATE; how many
+    were still pending."""
+    if not isinstance(deliveries, models.QuerySet):
+        deliveries = SCIMEventDelivery.objects.filter(pk__in=[delivery.pk for delivery in deliveries])
+    return deliveries.filter(state=Pending).update(
         state=SCIMEventDelivery.State.DELIVERED,
         delivered=timezone.now(),
         leased_until=None,
@@ -205,6 +210,22 @@ def failed(delivery: SCIMEventDelivery, error: str, *, status: int | None = None
         last_error=error[:2000],
     )
     return state
+
+
+def rejected(deliveries: models.QuerySet, errors: Mapping[uuid.UUID | str, str], *, status: int | None = None) -> int:
+    """Make dead letters of the pending ``deliveries`` whose jti ``errors`` names, each with its error, in one
+    UPDATE (``failed(..., final=True)`` for many: a receiver that reports a SET invalid will not take it
+    again); how many."""
+    if not errors:
+        return 0
+    reasons = [When(jti=jti, then=Value(error[:2000])) for jti, error in errors.items()]
+    return deliveries.filter(jti__in=list(errors), state=Pending).update(
+        state=SCIMEventDelivery.State.FAILED,
+        leased_until=None,
+        lease=None,
+        last_status=status,
+        last_error=Case(*reasons, default=Value(""), output_field=models.TextField()),
+    )
 
 
 def backoff(attempts: int) -> float:

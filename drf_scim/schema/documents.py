@@ -101,10 +101,20 @@ def service_provider_config(viewsets: list[type], request: Any) -> dict[str, Any
                 "cursorTimeout": scim_settings.CURSOR_TIMEOUT,
             },
             "authenticationSchemes": list(scim_settings.AUTHENTICATION_SCHEMES),
-            "meta": {
-                "resourceType": "ServiceProviderConfig",
-                "location": f"{scim_root_url(request)}/ServiceProviderConfig",
-            },
         }
     )
+    if scim_settings.EVENTS_OUTBOX and scim_settings.EVENTS_ADVERTISE:
+        document["securityEvents"] = security_events()
+    document["meta"] = {
+        "resourceType": "ServiceProviderConfig",
+        "location": f"{scim_root_url(request)}/ServiceProviderConfig",
+    }
     return document
+
+
+def security_events() -> dict[str, Any]:
+    """RFC 9967 §4's ``securityEvents``: the event URIs this service emits (pushed and polled as SETs); no
+    asynchronous requests (``Prefer: respond-async`` is not supported)."""
+    from ..events.names import advertised_uris
+
+    return {"asyncRequest": "none", "eventUris": advertised_uris()}

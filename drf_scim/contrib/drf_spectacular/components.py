@@ -228,3 +228,26 @@ class BulkResponseSerializer(serializers.Serializer):
 
     schemas = serializers.ListField(child=serializers.CharField(), help_text=f"[{BULK_RESPONSE_SCHEMA!r}]")
     Operations = BulkResultSerializer(many=True)
+
+
+class PollSETErrorSerializer(serializers.Serializer):
+    err = serializers.CharField(help_text="An RFC 8935 error code, e.g. invalid_key.")
+    description = serializers.CharField(required=False)
+
+
+class PollRequestSerializer(serializers.Serializer):
+    """RFC 8936 §2.2: every member optional."""
+
+    maxEvents = serializers.IntegerField(
+        required=False, min_value=0, help_text="At most this many SETs (0: acknowledge only)."
+    )
+    returnImmediately = serializers.BooleanField(required=False, help_text="Answer at once rather than wait.")
+    ack = serializers.ListField(child=serializers.UUIDField(), required=False, help_text="The jti of SETs received.")
+    setErrs = serializers.DictField(
+        child=PollSETErrorSerializer(), required=False, help_text="jti -> the error of a SET refused."
+    )
+
+
+class PollResponseSerializer(serializers.Serializer):
+    sets = serializers.DictField(child=serializers.CharField(), help_text="jti -> the SET, a signed JWT.")
+    moreAvailable = serializers.BooleanField()

@@ -34,6 +34,8 @@ from .components import (
     BulkResponseSerializer,
     ErrorSerializer,
     PatchOpSerializer,
+    PollRequestSerializer,
+    PollResponseSerializer,
     SearchRequestSerializer,
 )
 from .security import scopes_sentence
@@ -209,6 +211,39 @@ class BulkExtension(OpenApiViewExtension):
                 responses={200: BulkResponseSerializer, **ERRORS, **TOO_LARGE},
                 description="Run many operations over any resource type, in order, bulkId references resolved "
                 "(RFC 7644 §3.7)." + scopes_sentence(self.target, "POST"),
+            )
+        )(self.target)
+
+
+class PollExtension(OpenApiViewExtension):
+    target_class = "drf_scim.events.views.PollView"
+
+    def view_replacement(self) -> type:
+        not_configured = {501: OpenApiResponse(ErrorSerializer, description="SCIM events cannot be signed here.")}
+        return extend_schema_view(
+            post=extend_schema(
+                tags=["Events"],
+                operation_id="events_poll",
+                request=PollRequestSerializer,
+                responses={200: PollResponseSerializer, **ERRORS, **not_configured},
+                description="Acknowledge the SCIM events received, report those refused, and get the next ones as "
+                "signed Security Event Tokens (RFC 8936 polling, RFC 9967 events). The token's OAuth2 client is "
+                "a poll receiver's." + scopes_sentence(self.target, "POST"),
+            )
+        )(self.target)
+
+
+class JWKSExtension(OpenApiViewExtension):
+    target_class = "drf_scim.events.views.JWKSView"
+
+    def view_replacement(self) -> type:
+        not_configured = {501: OpenApiResponse(ErrorSerializer, description="SCIM events cannot be signed here.")}
+        return extend_schema_view(
+            get=extend_schema(
+                tags=["Events"],
+                operation_id="events_jwks",
+                responses={200: OpenApiTypes.OBJECT, **not_configured},
+                description="The JWK Set of the public keys that verify the SCIM events' signatures; public.",
             )
         )(self.target)
 

@@ -64,7 +64,9 @@ class Command(BaseCommand):
             default=None,
             help="prune: delete the delivered events older than this many days (default: EVENTS_RETENTION_DAYS).",
         )
-        parser.add_argument("--dry-run", action="store_true", help="prune: count the events that would go; delete none.")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="prune: count the events that would go; delete none."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
