@@ -91,6 +91,7 @@ OAUTH2_PROVIDER = {
         "scim:users:write": "Provision users over SCIM",
         "scim:groups:read": "Read groups over SCIM",
         "scim:groups:write": "Provision groups over SCIM",
+        "scim:events": "Poll for SCIM events",
     },
     "DEFAULT_SCOPES": ["scim:read"],
     # Keep only a checksum of each token (RFC 9700): a token is shown once, when it is issued.

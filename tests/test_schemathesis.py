@@ -20,6 +20,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_application_model
 
+from drf_scim.models import SCIMEventReceiver
 from tests.conftest import SCIMClient
 from tests.helpers import user_body
 
@@ -53,17 +54,24 @@ def schemathesis(live_server: Any, token: str, *options: str) -> subprocess.Comp
 
 
 @pytest.mark.django_db(transaction=True)
-def test_schemathesis_finds_no_server_error_and_no_contradiction(live_server, settings):
+def test_schemathesis_finds_no_server_error_and_no_contradiction(live_server, settings, events_on):
     settings.ROOT_URLCONF = "sample_site.urls"
     call_command("scim_seed", users=5, groups=2, stdout=StringIO())
     out = StringIO()
-    call_command("scim_token", "--client", "schemathesis", stdout=out)
+    call_command("scim_token", "--client", "schemathesis", "--scopes", "scim:read scim:write scim:events", stdout=out)
     client_token = out.getvalue().strip().splitlines()[-1]
+    # The client is a poll receiver too, so that POST /Events is fuzzed past its permission check.
+    SCIMEventReceiver.objects.create(
+        name="schemathesis",
+        delivery=SCIMEventReceiver.Delivery.POLL,
+        audience="https://schemathesis.example.com",
+        client_id=get_application_model().objects.get(name="schemathesis").client_id,
+    )
 
     # Every operation but /Me, with a client token (which has no user: /Me would answer 501).
     result = schemathesis(live_server, client_token, "--exclude-path-regex", "/Me$")
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
-    assert "Tested: 21" in result.stdout
+    assert "Tested: 23" in result.stdout
 
     # /Me with a token issued to a provisioned user (not DELETE: the token would go with its user).
     scim = SCIMClient()
