@@ -18,7 +18,7 @@ MANAGE := $(BIN)/python sample_site/manage.py
 EVENTS_ENV := SCIM_EVENTS_ISSUER=http://$(HOST):$(PORT)/scim/v2
 
 .PHONY: install install-bench run events test test-sqlite test-postgres test-pgbouncer test-wheel docs lint format openapi bench \
-	bench-compare bench-sync clean
+	bench-compare bench-sync bench-curve clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -99,6 +99,11 @@ bench: install-bench
 bench-sync: install-bench
 	.ci/postgres
 	$(BIN)/python benchmarks/full_sync.py $(BENCH_ARGS)
+
+# drf_scim's cost per request at 10,000, 100,000 and 1,000,000 users (benchmarks/curve.py --help).
+bench-curve: install-bench
+	.ci/postgres
+	$(BIN)/python benchmarks/curve.py $(BENCH_ARGS)
 
 # drf_scim at BEFORE against AFTER (default: the working tree), interleaved rounds (benchmarks/compare.py --help).
 bench-compare: install-bench

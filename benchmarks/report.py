@@ -25,11 +25,19 @@ RESULTS_START = ".. benchmark-results:start"
 RESULTS_END = ".. benchmark-results:end"
 
 
-def describe(report: dict[str, Any]) -> str:
-    machine, config = report["machine"], report["config"]
+def measured_on(report: dict[str, Any]) -> str:
+    """The date and the machine of a run (run.machine), as the reports of every benchmark begin."""
+    machine = report["machine"]
     return (
         f"{report['date']}, {machine['cpu']} ({machine['cores']} cores, {machine['memory_gib']} GiB), "
-        f"PostgreSQL {machine['postgresql']}, Python {machine['python']}, Django {machine['django']}; "
+        f"PostgreSQL {machine['postgresql']}, Python {machine['python']}, Django {machine['django']}"
+    )
+
+
+def describe(report: dict[str, Any]) -> str:
+    config = report["config"]
+    return (
+        f"{measured_on(report)}; "
         f"{config['users']:,} users, {config['groups']:,} groups, a group of {config['big_group']:,} members; "
         f"gunicorn with {config['gunicorn_workers']} sync workers per site, {config['concurrency']} concurrent "
         f"clients, {config['seconds_per_workload']:g} s per workload and site"

@@ -21,7 +21,17 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from driver import WORKLOADS, Dataset, Measurement, Request, Server, measure, measure_turns, query_counts
+from driver import (
+    WORKLOADS,
+    Dataset,
+    Measurement,
+    Request,
+    Server,
+    Workload,
+    measure,
+    measure_turns,
+    query_counts,
+)
 from report import target_lines, update_page, write_chart, write_table
 
 HERE = Path(__file__).resolve().parent
@@ -166,10 +176,12 @@ def run_workload(
     rounds: list[list[str]],
     seconds: float,
     options: argparse.Namespace,
+    workloads: dict[str, tuple[str, Workload]] = WORKLOADS,
 ) -> dict[str, list[Measurement]]:
-    """One workload against served sites (server, data, a tag for the names it creates): each site warmed up,
-    then measured for ``seconds`` a turn in the order of ``rounds``; every site's turns, none with errors."""
-    label, requests = WORKLOADS[workload]
+    """One workload of ``workloads`` against served sites (server, data, a tag for the names it creates): each
+    site warmed up, then measured for ``seconds`` a turn in the order of ``rounds``; every site's turns, none
+    with errors."""
+    label, requests = workloads[workload]
     for server, data, tag in targets.values():
         measure(server, requests(data, f"{tag}w"), options.warmup, options.concurrency)
     streams = {name: (server, requests(data, tag)) for name, (server, data, tag) in targets.items()}
@@ -241,9 +253,16 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def add_arguments(parser: argparse.ArgumentParser, adds: int = 5000) -> None:
-    """The data set, the servers and the driver: the knobs run.py and compare.py share."""
-    parser.add_argument("--users", type=int, default=100_000)
+def add_arguments(
+    parser: argparse.ArgumentParser,
+    adds: int = 5000,
+    workloads: dict[str, tuple[str, Workload]] = WORKLOADS,
+    users: bool = True,
+) -> None:
+    """The data set, the servers and the driver: the knobs run.py, compare.py and curve.py share (curve.py
+    has workloads of its own, and sizes instead of ``--users``)."""
+    if users:
+        parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--groups", type=int, default=1_000)
     parser.add_argument("--big-group", type=int, help="members of the group 'big' (default: half the users)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers of each site")
@@ -251,14 +270,18 @@ def add_arguments(parser: argparse.ArgumentParser, adds: int = 5000) -> None:
     parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each measurement")
     parser.add_argument("--adds", type=int, default=adds, help="users available to add to the big group")
     parser.add_argument(
-        "--workloads", type=lambda text: text.split(","), default=list(WORKLOADS),
-        help=f"comma-separated, of {','.join(WORKLOADS)}",
+        "--workloads", type=lambda text: text.split(","), default=list(workloads),
+        help=f"comma-separated, of {','.join(workloads)}",
     )  # fmt: skip
 
 
-def check_arguments(parser: argparse.ArgumentParser, options: argparse.Namespace) -> None:
+def check_arguments(
+    parser: argparse.ArgumentParser,
+    options: argparse.Namespace,
+    workloads: dict[str, tuple[str, Workload]] = WORKLOADS,
+) -> None:
     """Refuse workloads that do not exist and sizes the workloads cannot run on; size the big group."""
-    unknown = set(options.workloads) - set(WORKLOADS)
+    unknown = set(options.workloads) - set(workloads)
     if unknown:
         parser.error(f"unknown workloads: {', '.join(sorted(unknown))}")
     if options.big_group is None:

@@ -12,6 +12,7 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -555,3 +556,97 @@ def test_the_benchmarks_page_shows_the_recorded_full_sync():
     recorded = json.loads((ROOT / "benchmarks" / "results" / "full_sync.json").read_text())
     assert full_sync.rst_tables(recorded) in (ROOT / "docs" / "benchmarks.rst").read_text()
     assert (ROOT / "benchmarks" / "results" / "full_sync.md").read_text() == full_sync.markdown(recorded)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_curve_replays_its_workloads_with_cursors_at_90_percent_and_filters_that_match_a_few_users(live_scim):
+    import curve
+
+    data = curve.CurveData(**vars(driver.Dataset.discover(live_scim, users=30, groups=2, big=12, samples=5, adds=4)))
+    data.cursors = curve.deep_cursors(live_scim, 30, samples=3)
+    # 90% of 30 users: the cursor's page starts at user 28 (the list is in the order of creation)
+    page = live_scim.call(driver.Request("GET", f"/Users?count=100&cursor={data.cursors[0]}"))
+    assert [user["userName"] for user in page["Resources"]] == [f"user{n}@example.com" for n in (28, 29, 30)]
+    assert "nextCursor" not in page
+    for name in ("filter_co", "filter_ew"):  # users 1, 11 and 21 end in "1"
+        path = next(curve.CURVE[name][1](data, "test")).path
+        assert live_scim.call(driver.Request("GET", path))["totalResults"] == 3, name
+    for name, (_label, workload) in curve.CURVE.items():
+        result = driver.measure(live_scim, workload(data, "curve"), seconds=0.2, concurrency=1, at_least=4)
+        assert result.requests >= 4, name
+        assert result.errors == [], (name, result.errors)
+    assert set(driver.WORKLOADS) - set(curve.CURVE) == {"big_group"}  # make bench's own workloads are unchanged
+
+
+@pytest.mark.django_db
+def test_the_curve_reads_how_postgresql_finds_the_filtered_users(make_token):
+    if connection.vendor != "postgresql":
+        pytest.skip("EXPLAIN of PostgreSQL")
+    import curve
+
+    call_command("scim_seed", users=30, groups=2, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    paths = {"filter_sw": "/Users?count=10&filter=" + quote(curve.FILTERS["filter_sw"](30))}
+    found = curve.explained(paths, make_token())
+    assert [query["query"] for query in found["filter_sw"]] == ["page"]  # the page holds the end: no COUNT
+    query = found["filter_sw"][0]
+    assert query["prepared_runs"] in ("custom", "generic")
+    for kind in ("custom", "generic"):
+        assert query[kind]["access"], kind  # an index of drf_scim_scimuser, or a sequential scan of it
+        assert query[kind]["plan"][0].startswith("Limit")
+
+
+def curve_report() -> dict:
+    def size(users: int, rps: float) -> dict:
+        result = {"requests": 10, "seconds": 1.0, "rps": rps, "p50_ms": 4.0, "p99_ms": 8.0, "queries": 2}
+        sw = {"custom": {"access": ["drf_scim_user_name_prefix"], "cost": 8.5}, "prepared_runs": "custom"}
+        plan = {"query": "count", **sw, "generic": {"access": ["sequential scan"], "cost": 1000.0}}
+        return {
+            "users": users,
+            "filters": {"filter_sw": 'userName sw "user123"'},
+            "seconds": {"seed": 1.0},
+            "workloads": {
+                "lookup": {**result, "rounds_rps": [rps - 5, rps + 5]},
+                "deep_page": {**result, "rps": 40.0, "rounds_rps": [40.0]},
+            },
+            "plans": {"filter_sw": [plan]},
+        }
+
+    sample = sample_report()
+    return {
+        "date": "2026-12-02",
+        "machine": sample["machine"],
+        "load_average": [0.1, 0.2, 0.3],
+        "config": {
+            "sizes": [10_000, 1_000_000],
+            "groups": 1000,
+            "gunicorn_workers": 2,
+            "concurrency": 4,
+            "seconds_per_workload": 10,
+            "rounds": 5,
+            "warmup": 1,
+        },
+        "labels": {"lookup": "Lookup by userName eq", "deep_page": "Page of 100 users at 90%"},
+        "sizes": [size(10_000, 100.0), size(1_000_000, 80.0)],
+        "growth": {"lookup": 1.25, "deep_page": 1.0},
+    }
+
+
+def test_the_curve_table_flags_the_costs_that_grow_more_than_15_percent(tmp_path):
+    import curve
+
+    sample = curve_report()
+    assert curve.growth(sample, "lookup") == 1.25
+    text = curve.markdown(sample)
+    assert "load average at the start 0.10" in text
+    assert (
+        "| Workload | 10k req/s | 10k p50 ms | 10k queries | 1M req/s | 1M p50 ms | 1M queries | cost 1M / 10k |"
+        in text
+    )
+    assert "| Lookup by userName eq | 100.0 (95-105) | 4.0 | 2 | 80.0 (75-85) | 4.0 | 2 | **1.25** |" in text
+    assert text.count("| 1.00 |") == 1  # the flat deep page, not flagged
+    assert (
+        '| `userName sw "user123"` | count | drf_scim_user_name_prefix (8) | sequential scan (1,000) | custom |' in text
+    )
+    pytest.importorskip("matplotlib")
+    curve.write_chart(sample, tmp_path / "curve.png")
+    assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
