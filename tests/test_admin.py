@@ -177,6 +177,7 @@ class TestMakingAConnection:
             "scim:users:write",
             "scim:groups:read",
             "scim:groups:write",
+            "scim:events",
         ]
         checked = re.findall(r'name="scopes" value="([^"]+)"[^>]*checked', form)
         assert checked == ["scim:read", "scim:write"]

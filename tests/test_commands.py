@@ -69,7 +69,7 @@ class TestScimToken:
             run("scim_token", "--client", "Okta", "--scopes", scopes)
         assert str(error.value) == (
             f"Unknown scope{named}: the valid ones (OAUTH2_PROVIDER['SCOPES']) are scim:read, scim:write, "
-            "scim:users:read, scim:users:write, scim:groups:read, scim:groups:write."
+            "scim:users:read, scim:users:write, scim:groups:read, scim:groups:write, scim:events."
         )
         assert not get_application_model().objects.exists()
         assert not get_access_token_model().objects.exists()
