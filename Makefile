@@ -18,7 +18,7 @@ MANAGE := $(BIN)/python sample_site/manage.py
 EVENTS_ENV := SCIM_EVENTS_ISSUER=http://$(HOST):$(PORT)/scim/v2
 
 .PHONY: install install-bench run events test test-sqlite test-postgres test-pgbouncer test-wheel docs lint format openapi bench \
-	bench-compare bench-sync bench-curve clean
+	bench-compare bench-sync bench-curve bench-profile clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -104,6 +104,11 @@ bench-sync: install-bench
 bench-curve: install-bench
 	.ci/postgres
 	$(BIN)/python benchmarks/curve.py $(BENCH_ARGS)
+
+# Where a request's time goes, drf_scim against the floor, profiled in one process (benchmarks/profiles.py --help).
+bench-profile: install-bench
+	.ci/postgres
+	$(BIN)/python benchmarks/profiles.py $(BENCH_ARGS)
 
 # drf_scim at BEFORE against AFTER (default: the working tree), interleaved rounds (benchmarks/compare.py --help).
 bench-compare: install-bench

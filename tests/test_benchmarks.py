@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
 from django.db import connection
 from django.http import HttpResponse
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import driver  # noqa: E402
+import profiles  # noqa: E402
 import report  # noqa: E402
 from querycount import QueryCountMiddleware  # noqa: E402
 
@@ -68,6 +70,30 @@ def test_the_driver_finds_the_seeded_data_and_replays_every_workload(live_scim):
         assert result.errors == [], (name, result.errors)
     # each outsider was added once, by the add-member workload
     assert not data.outsider_ids
+
+
+@pytest.mark.django_db
+def test_the_in_process_profile_times_a_workload_and_splits_its_time_by_layer_and_phase(make_token):
+    call_command("scim_seed", users=30, groups=2, big_group=12, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    server = profiles.InProcess(WSGIHandler(), "/scim/v2", make_token())
+    data = driver.Dataset.discover(server, users=30, groups=2, big=12, samples=5, adds=4)
+    result = profiles.profile_workload({"drf_scim": server}, data, "post", requests=3, warmup=1, top=5)
+    assert result["label"] == "POST user"
+    assert result["drf_scim"]["wall_us"] >= result["drf_scim"]["cpu_us"] * 0.5 > 0
+    assert {"drf_scim.serializers", "DRF", "Django's ORM"} <= set(result["layers_us"])
+    assert len(result["phases_us"]) == 5
+    assert result["phases_us"][0][0].startswith(("rest_framework/", "drf_scim/"))
+    assert get_user_model().objects.filter(username__startswith="new-p").count() == 3 + 1 + 3  # timed, warm-up, profiled
+    assert "floor" not in result
+
+
+def test_a_functions_own_time_is_counted_in_its_layer():
+    assert profiles.layer_of("/x/site-packages/drf_scim/serializers/users.py") == "drf_scim.serializers"
+    assert profiles.layer_of("/work/main/drf_scim/audit.py") == "drf_scim.audit"
+    assert profiles.layer_of("/x/site-packages/rest_framework/fields.py") == "DRF"
+    assert profiles.layer_of("/x/site-packages/django/db/models/query.py") == "Django's ORM"
+    assert profiles.layer_of("/x/site-packages/psycopg/waiting.py") == "waiting on PostgreSQL"
+    assert profiles.layer_of("/usr/lib/python3.11/copy.py") == "Python (stdlib, other)"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,0 +1,236 @@
+"""``make bench-profile``: where a request's time goes, drf_scim against the floor, in one process.
+
+A database seeded as run.py seeds it (``--users``, 10,000 by default; ``--reuse`` keeps the last one), then the
+benchmark site's WSGI application called directly — no server, no sockets, no client — for each workload:
+``--warmup`` requests, ``--requests`` timed ones, then as many again under cProfile. The timed ones give the
+wall and CPU time per request of drf_scim and of the floor (drf_site/floor.py) and their ratio, the in-process
+counterpart of make bench's share of the floor. The profile splits drf_scim's time by layer (drf_scim's own
+modules, DRF, the ORM, psycopg, waiting on PostgreSQL, ...) and by phase (the functions of drf_scim and DRF
+with the most time inside them). cProfile slows Python code down, so its times are shares, not speeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime
+import io
+import json
+import os
+import pstats
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from driver import SCIM_JSON, WORKLOADS, Dataset, Request, Server
+from report import measured_on
+from run import HERE, ROOT, SITES, log, machine, prepare
+
+FLOOR_WORKLOADS = ("lookup", "get", "post", "patch_active")
+DATABASE = "scim_bench_profile"
+
+# Where a function's own time is counted, by the first fragment of its file name that matches.
+LAYERS = [
+    ("psycopg/waiting", "waiting on PostgreSQL"),
+    ("<method 'poll' of", "waiting on PostgreSQL"),
+    ("<built-in method select", "waiting on PostgreSQL"),
+    ("psycopg", "psycopg"),
+    ("django/db/", "Django's ORM"),
+    ("rest_framework/", "DRF"),
+    ("oauth2_provider/", "django-oauth-toolkit"),
+    ("oauthlib/", "django-oauth-toolkit"),
+    ("django/", "Django (request, middleware, utils)"),
+    ("json/", "json"),
+    ("benchmarks/", "the benchmark (WSGI call, query counter)"),
+]
+
+
+class InProcess(Server):
+    """The drf_scim site's WSGI application behind the driver's ``Server`` interface, called in this process."""
+
+    def __init__(self, application: Any, prefix: str, token: str | None = None) -> None:
+        self.application, self.prefix = application, prefix
+        self.headers = {"HTTP_HOST": "127.0.0.1", "HTTP_ACCEPT": SCIM_JSON}
+        if token:
+            self.headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+
+    def send(self, request: Request) -> tuple[int, bytes, dict[str, str]]:
+        path, _, query = f"{self.prefix}{request.path}".partition("?")
+        payload = b"" if request.body is None else json.dumps(request.body).encode()
+        environ = {
+            **self.headers,
+            "REQUEST_METHOD": request.method,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": unquote(path),
+            "QUERY_STRING": query,
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(payload),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+        }
+        if payload:
+            environ.update(CONTENT_TYPE=SCIM_JSON, CONTENT_LENGTH=str(len(payload)))
+        answer: dict[str, Any] = {}
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+            answer.update(status=int(status.split()[0]), headers=dict(headers))
+
+        response = self.application(environ, start_response)
+        try:
+            body = b"".join(response)
+        finally:
+            getattr(response, "close", lambda: None)()
+        return answer["status"], body, answer["headers"]
+
+
+def layer_of(filename: str) -> str:
+    if "drf_scim/" in filename:
+        module = filename.rsplit("drf_scim/", 1)[1].removesuffix(".py").replace("/", ".")
+        return "drf_scim." + module.split(".")[0]
+    return next((layer for fragment, layer in LAYERS if fragment in filename), "Python (stdlib, other)")
+
+
+def by_layer(stats: pstats.Stats, requests: int) -> dict[str, float]:
+    """Each layer's own time per request, µs."""
+    layers: dict[str, float] = defaultdict(float)
+    for (filename, _, name), (_, _, own, _, _) in stats.stats.items():
+        layers[layer_of(filename if filename != "~" else name)] += own
+    return {layer: seconds / requests * 1e6 for layer, seconds in sorted(layers.items(), key=lambda item: -item[1])}
+
+
+def phases(stats: pstats.Stats, requests: int, top: int) -> list[tuple[str, float]]:
+    """drf_scim's and DRF's functions with the most time inside them (callees included), µs per request."""
+    rows = [
+        (f"{filename.rsplit('site-packages/', 1)[-1].rsplit(str(ROOT) + '/', 1)[-1]}:{line} {name}", inside)
+        for (filename, line, name), (_, _, _, inside, _) in stats.stats.items()
+        if "drf_scim/" in filename or "rest_framework/" in filename
+    ]
+    return [(label, seconds / requests * 1e6) for label, seconds in sorted(rows, key=lambda row: -row[1])[:top]]
+
+
+def timed(server: InProcess, requests: Any, count: int) -> tuple[float, float]:
+    """Wall and CPU µs per request over ``count`` requests."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    for _ in range(count):
+        request = next(requests)
+        status, body, _ = server.send(request)
+        if status not in request.expect:
+            raise SystemExit(f"{request.method} {request.path} answered {status}: {body[:300]!r}")
+    return (time.perf_counter() - wall) / count * 1e6, (time.process_time() - cpu) / count * 1e6
+
+
+def profile(server: InProcess, requests: Any, count: int) -> pstats.Stats:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    timed(server, requests, count)
+    profiler.disable()
+    return pstats.Stats(profiler)
+
+
+def profile_workload(
+    servers: dict[str, InProcess], data: Dataset, workload: str, requests: int, warmup: int, top: int
+) -> dict[str, Any]:
+    """One workload timed on drf_scim and (where it answers it, and ``servers`` has it) the floor, and
+    profiled on drf_scim."""
+    label, make_requests = WORKLOADS[workload]
+    sites = ["drf_scim", *(["floor"] if workload in FLOOR_WORKLOADS and "floor" in servers else [])]
+    measured: dict[str, Any] = {"label": label}
+    for name in sites:
+        stream = make_requests(data, f"p{time.time_ns()}{name[0]}")
+        timed(servers[name], stream, warmup)
+        wall, cpu = timed(servers[name], stream, requests)
+        measured[name] = {"wall_us": round(wall), "cpu_us": round(cpu)}
+        if name == "drf_scim":
+            stats = profile(servers[name], stream, requests)
+            measured["layers_us"] = {layer: round(us) for layer, us in by_layer(stats, requests).items()}
+            measured["phases_us"] = [(function, round(us)) for function, us in phases(stats, requests, top)]
+    if "floor" in measured:
+        measured["share_of_floor"] = round(measured["floor"]["wall_us"] / measured["drf_scim"]["wall_us"], 3)
+    return measured
+
+
+def run(options: argparse.Namespace) -> dict[str, Any]:
+    site = {**SITES["drf_scim"], "database": DATABASE}
+    token = prepare("drf_scim", site, options)
+    os.environ.update(DATABASE_URL=f"postgres:///{DATABASE}", DJANGO_SETTINGS_MODULE=site["settings"])
+    sys.path[:0] = [str(HERE), str(ROOT)]
+    from django.core.wsgi import get_wsgi_application
+
+    application = get_wsgi_application()
+    servers = {"drf_scim": InProcess(application, "/scim/v2", token), "floor": InProcess(application, "/floor")}
+    data = Dataset.discover(servers["drf_scim"], options.users, options.groups, options.big_group, 200, options.adds)
+    report: dict[str, Any] = {
+        "date": datetime.date.today().isoformat(),
+        "machine": machine(),
+        "users": options.users,
+        "requests": options.requests,
+        "workloads": {},
+    }
+    for workload in options.workloads:
+        measured = profile_workload(servers, data, workload, options.requests, options.warmup, options.top)
+        report["workloads"][workload] = measured
+        floor = f", floor {measured['floor']}" if "floor" in measured else ""
+        log(f"{measured['label']}: drf_scim {measured['drf_scim']}{floor}")
+    return report
+
+
+def markdown(report: dict[str, Any]) -> str:
+    lines = [
+        "# Where a request's time goes",
+        "",
+        f"{measured_on(report)}; {report['users']:,} users; drf_scim's benchmark site called in process"
+        f" (no server, no client), {report['requests']:,} timed requests per workload and site, then as many"
+        " profiled on drf_scim.",
+        "",
+        "| Workload | drf_scim wall / CPU µs | floor wall / CPU µs | floor / drf_scim |",
+        "|---|---:|---:|---:|",
+    ]
+    for result in report["workloads"].values():
+        ours, floor = result["drf_scim"], result.get("floor")
+        floor_cell = f"{floor['wall_us']:,} / {floor['cpu_us']:,}" if floor else ""
+        share = f"{result['share_of_floor']:.0%}" if floor else ""
+        lines.append(f"| {result['label']} | {ours['wall_us']:,} / {ours['cpu_us']:,} | {floor_cell} | {share} |")
+    for result in report["workloads"].values():
+        lines += ["", f"## {result['label']}: drf_scim's profiled time by layer (own time, µs per request)", ""]
+        total = sum(result["layers_us"].values())
+        lines += [f"- {layer}: {us:,} ({us / total:.0%})" for layer, us in result["layers_us"].items() if us]
+        lines += ["", "Inside (callees included), µs per request:", ""]
+        lines += [f"- {us:,} `{label}`" for label, us in result["phases_us"]]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--groups", type=int, default=100)
+    parser.add_argument("--adds", type=int, default=3_000, help="users available to add to the big group")
+    parser.add_argument("--requests", type=int, default=500, help="timed requests per workload and site")
+    parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--top", type=int, default=25, help="functions listed per workload")
+    parser.add_argument("--reuse", action="store_true", help="keep the last run's database")
+    parser.add_argument("--workloads", type=lambda text: text.split(","), default=list(WORKLOADS))
+    parser.add_argument("--output", type=Path, help="write the report here (.md; .json beside it)")
+    options = parser.parse_args()
+    unknown = set(options.workloads) - set(WORKLOADS)
+    if unknown:
+        parser.error(f"unknown workloads: {', '.join(sorted(unknown))}")
+    options.big_group = options.users // 2
+    report = run(options)
+    text = markdown(report)
+    print(text)
+    if options.output:
+        options.output.write_text(text)
+        options.output.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
