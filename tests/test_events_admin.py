@@ -193,6 +193,20 @@ def test_takes_a_poll_receiver_of_an_existing_application(staff):
     assert SCIMEventReceiver.objects.get().client_id == application.client_id
 
 
+def test_refuses_a_poll_receiver_while_the_events_scope_is_not_declared(staff, settings):
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "SCOPES": {"scim:read": "Read", "scim:write": "Write"}}
+    application = get_application_model().objects.create(
+        name="Warehouse", client_type="confidential", authorization_grant_type="client-credentials"
+    )
+    response = staff.post(f"{RECEIVERS}add/", form_data(delivery="poll", endpoint="", client_id=application.client_id))
+    assert response.status_code == 200
+    assert (
+        "Polling needs tokens with the scope &#x27;scim:events&#x27; (DRF_SCIM&#x27;s EVENTS_SCOPE), which "
+        "OAUTH2_PROVIDER[&#x27;SCOPES&#x27;] does not declare"
+    ) in errors(response)
+    assert not SCIMEventReceiver.objects.exists()
+
+
 def test_the_receiver_page_shows_its_latest_deliveries_in_fixed_queries(staff, create_user):
     billing = receiver()
     create_user("one@example.com")

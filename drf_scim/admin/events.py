@@ -25,6 +25,7 @@ from oauth2_provider.models import get_application_model
 from .. import connections
 from ..events import names, outbox, tokens
 from ..models import SCIMEvent, SCIMEventDelivery, SCIMEventReceiver
+from ..settings import scim_settings
 from .connections import local
 from .forms import TENANT_HELP, refusals_as_errors
 
@@ -141,6 +142,13 @@ class ReceiverForm(forms.ModelForm):
                 self.add_error("client_id", "A poll receiver needs the client_id of its OAuth2 application.")
             elif not get_application_model().objects.filter(client_id=client_id).exists():
                 self.add_error("client_id", f"No OAuth2 application has the client_id {client_id!r}.")
+            elif scim_settings.EVENTS_SCOPE not in connections.available_scopes():
+                self.add_error(
+                    "client_id",
+                    f"Polling needs tokens with the scope {scim_settings.EVENTS_SCOPE!r} (DRF_SCIM's EVENTS_SCOPE), "
+                    "which OAUTH2_PROVIDER['SCOPES'] does not declare: django-oauth-toolkit cannot issue it. "
+                    "Declare it there first.",
+                )
         return data
 
 
