@@ -2,9 +2,11 @@
 
 A database seeded as run.py seeds it (``--users``, 10,000 by default; ``--reuse`` keeps the last one), then the
 benchmark site's WSGI application called directly — no server, no sockets, no client — for each workload:
-``--warmup`` requests, ``--requests`` timed ones, then as many again under cProfile. The timed ones give the
-wall and CPU time per request of drf_scim and of the floor (drf_site/floor.py) and their ratio, the in-process
-counterpart of make bench's share of the floor. The profile splits drf_scim's time by layer (drf_scim's own
+``--warmup`` requests, ``--requests`` timed ones in ``--rounds`` turns taken with the floor's in alternation
+(this machine's speed drifts by a third from one minute to the next: only turns side by side compare), then
+as many again under cProfile. The timed ones give the wall and CPU time per request (medians of the turns)
+of drf_scim and of the floor (drf_site/floor.py) and their ratio, the in-process counterpart of make bench's
+share of the floor. The profile splits drf_scim's time by layer (drf_scim's own
 modules, DRF, the ORM, psycopg, waiting on PostgreSQL, ...) and by phase (the functions of drf_scim and DRF
 with the most time inside them). cProfile slows Python code down, so its times are shares, not speeds.
 """
@@ -18,6 +20,7 @@ import io
 import json
 import os
 import pstats
+import statistics
 import sys
 import time
 from collections import defaultdict
@@ -137,24 +140,31 @@ def profile(server: InProcess, requests: Any, count: int) -> pstats.Stats:
 
 
 def profile_workload(
-    servers: dict[str, InProcess], data: Dataset, workload: str, requests: int, warmup: int, top: int
+    servers: dict[str, InProcess], data: Dataset, workload: str, requests: int, warmup: int, top: int, rounds: int = 5
 ) -> dict[str, Any]:
-    """One workload timed on drf_scim and (where it answers it, and ``servers`` has it) the floor, and
+    """One workload timed on drf_scim and (where it answers it, and ``servers`` has it) the floor, in
+    ``rounds`` turns taken in alternation (the machine's speed drifts: only turns side by side compare), then
     profiled on drf_scim."""
     label, make_requests = WORKLOADS[workload]
     sites = ["drf_scim", *(["floor"] if workload in FLOOR_WORKLOADS and "floor" in servers else [])]
+    streams = {name: make_requests(data, f"p{time.time_ns()}{name[0]}") for name in sites}
+    for name in sites:
+        timed(servers[name], streams[name], warmup)
+    turns: dict[str, list[tuple[float, float]]] = {name: [] for name in sites}
+    for _ in range(rounds):
+        for name in sites:
+            turns[name].append(timed(servers[name], streams[name], max(1, requests // rounds)))
     measured: dict[str, Any] = {"label": label}
     for name in sites:
-        stream = make_requests(data, f"p{time.time_ns()}{name[0]}")
-        timed(servers[name], stream, warmup)
-        wall, cpu = timed(servers[name], stream, requests)
-        measured[name] = {"wall_us": round(wall), "cpu_us": round(cpu)}
-        if name == "drf_scim":
-            stats = profile(servers[name], stream, requests)
-            measured["layers_us"] = {layer: round(us) for layer, us in by_layer(stats, requests).items()}
-            measured["phases_us"] = [(function, round(us)) for function, us in phases(stats, requests, top)]
+        walls, cpus = [wall for wall, _ in turns[name]], [cpu for _, cpu in turns[name]]
+        measured[name] = {"wall_us": round(statistics.median(walls)), "cpu_us": round(statistics.median(cpus))}
     if "floor" in measured:
-        measured["share_of_floor"] = round(measured["floor"]["wall_us"] / measured["drf_scim"]["wall_us"], 3)
+        shares = sorted(floor[0] / ours[0] for ours, floor in zip(turns["drf_scim"], turns["floor"], strict=True))
+        measured["share_of_floor"] = round(statistics.median(shares), 3)
+        measured["share_range"] = (round(shares[0], 3), round(shares[-1], 3))
+    stats = profile(servers["drf_scim"], streams["drf_scim"], requests)
+    measured["layers_us"] = {layer: round(us) for layer, us in by_layer(stats, requests).items()}
+    measured["phases_us"] = [(function, round(us)) for function, us in phases(stats, requests, top)]
     return measured
 
 
@@ -176,7 +186,9 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
         "workloads": {},
     }
     for workload in options.workloads:
-        measured = profile_workload(servers, data, workload, options.requests, options.warmup, options.top)
+        measured = profile_workload(
+            servers, data, workload, options.requests, options.warmup, options.top, options.rounds
+        )
         report["workloads"][workload] = measured
         floor = f", floor {measured['floor']}" if "floor" in measured else ""
         log(f"{measured['label']}: drf_scim {measured['drf_scim']}{floor}")
@@ -191,13 +203,14 @@ def markdown(report: dict[str, Any]) -> str:
         f" (no server, no client), {report['requests']:,} timed requests per workload and site, then as many"
         " profiled on drf_scim.",
         "",
-        "| Workload | drf_scim wall / CPU µs | floor wall / CPU µs | floor / drf_scim |",
+        "| Workload | drf_scim wall / CPU µs | floor wall / CPU µs | floor / drf_scim (rounds: lowest, highest) |",
         "|---|---:|---:|---:|",
     ]
     for result in report["workloads"].values():
         ours, floor = result["drf_scim"], result.get("floor")
         floor_cell = f"{floor['wall_us']:,} / {floor['cpu_us']:,}" if floor else ""
-        share = f"{result['share_of_floor']:.0%}" if floor else ""
+        low, high = result.get("share_range", (0, 0))
+        share = f"{result['share_of_floor']:.0%} ({low:.0%}, {high:.0%})" if floor else ""
         lines.append(f"| {result['label']} | {ours['wall_us']:,} / {ours['cpu_us']:,} | {floor_cell} | {share} |")
     for result in report["workloads"].values():
         lines += ["", f"## {result['label']}: drf_scim's profiled time by layer (own time, µs per request)", ""]
@@ -215,6 +228,7 @@ def main() -> None:
     parser.add_argument("--adds", type=int, default=3_000, help="users available to add to the big group")
     parser.add_argument("--requests", type=int, default=500, help="timed requests per workload and site")
     parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=5, help="turns of drf_scim and the floor, in alternation")
     parser.add_argument("--top", type=int, default=25, help="functions listed per workload")
     parser.add_argument("--reuse", action="store_true", help="keep the last run's database")
     parser.add_argument("--workloads", type=lambda text: text.split(","), default=list(WORKLOADS))

@@ -77,7 +77,7 @@ def test_the_in_process_profile_times_a_workload_and_splits_its_time_by_layer_an
     call_command("scim_seed", users=30, groups=2, big_group=12, stdout=open("/dev/null", "w"))  # noqa: SIM115
     server = profiles.InProcess(WSGIHandler(), "/scim/v2", make_token())
     data = driver.Dataset.discover(server, users=30, groups=2, big=12, samples=5, adds=4)
-    result = profiles.profile_workload({"drf_scim": server}, data, "post", requests=3, warmup=1, top=5)
+    result = profiles.profile_workload({"drf_scim": server}, data, "post", requests=3, warmup=1, top=5, rounds=3)
     assert result["label"] == "POST user"
     assert result["drf_scim"]["wall_us"] >= result["drf_scim"]["cpu_us"] * 0.5 > 0
     assert {"drf_scim.serializers", "DRF", "Django's ORM"} <= set(result["layers_us"])
