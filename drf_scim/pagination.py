@@ -106,7 +106,8 @@ class SCIMPagination(BasePagination):
         cursor = params.get(self.cursor_query_param)
         if cursor is not None:  # present, even empty: cursor paging (RFC 9865)
             self.total = queryset.count()
-            self.cursor_page = CursorPage.fetch(queryset, request, context, cursor, self.count)
+            companion = CursorPage.companion_key(queryset, view)
+            self.cursor_page = CursorPage.fetch(queryset, request, context, cursor, self.count, companion)
             return self.cursor_page.rows
         self.start_index = self.get_start_index(params)
         offset = min(self.start_index - 1, MAX_OFFSET)
@@ -234,15 +235,22 @@ class CursorPage:
 
     @classmethod
     def fetch(
-        cls, queryset: models.QuerySet, request: Any, context: SCIMRequestContext, cursor: Any, count: int
+        cls,
+        queryset: models.QuerySet,
+        request: Any,
+        context: SCIMRequestContext,
+        cursor: Any,
+        count: int,
+        companion: str | None = None,
     ) -> CursorPage:
+        """The page after (or before) ``cursor``; ``companion``: see ``companion_key``."""
         fingerprint = cls.fingerprint_of(request, context.params)
         position = cls.decode(cursor, fingerprint, request, context.tenant) if cursor else None
         keyed = SORT_KEY in annotation_names(queryset)
         descending = context.sort_descending
         backward = position is not None and position["d"] == "p"
         if position is not None:
-            queryset = queryset.filter(cls.beyond(position, keyed, descending, backward))
+            queryset = queryset.filter(cls.beyond(position, keyed, descending, backward, companion))
         if backward:
             queryset = queryset.reverse()
         rows = list(queryset[: count + 1]) if count else []
@@ -255,13 +263,33 @@ class CursorPage:
         return cls(rows, request, context.tenant, fingerprint, has_next and bool(rows), has_previous and bool(rows))
 
     @staticmethod
-    def beyond(position: dict[str, Any], keyed: bool, descending: bool, backward: bool) -> Q:
-        """The rows after ``position`` in the direction of travel."""
+    def companion_key(queryset: models.QuerySet, view: Any) -> str | None:
+        """The lookup of the SCIM row's link to the primary key (``scim__user_id``) when the resource is a
+        host model with a one-to-one SCIM row (``Meta.scim_relation``), else None.
+
+        PostgreSQL merge-joins a user and its SCIM row in primary key order, but does not carry
+        ``auth_user.id > n`` over to the SCIM rows: they were read from the start of the list, and a
+        page 90% of the way into 100,000 users read 90,000 of them. Bounding the link as the primary key
+        is bounded starts both reads at the cursor.
+        """
+        get_serializer_class = getattr(view, "get_serializer_class", None)
+        meta = getattr(get_serializer_class(), "Meta", None) if get_serializer_class else None
+        relation = getattr(meta, "scim_relation", None)
+        if not relation:
+            return None
+        link = queryset.model._meta.get_field(relation).field  # the SCIM row's one-to-one field
+        return f"{relation}__{link.attname}" if link.target_field.primary_key else None
+
+    @staticmethod
+    def beyond(
+        position: dict[str, Any], keyed: bool, descending: bool, backward: bool, companion: str | None = None
+    ) -> Q:
+        """The rows after ``position`` in the direction of travel (``companion``: see ``companion_key``)."""
         upward = descending == backward  # travelling towards greater keys
         compare = "gt" if upward else "lt"
         after_pk = Q(**{f"pk__{compare}": position["p"]})
         if not keyed:
-            return after_pk
+            return after_pk & Q(**{f"{companion}__{compare}": position["p"]}) if companion else after_pk
         key = decode_key(position["k"])
         key_is_null = Q(**{f"{SORT_KEY}__isnull": True})
         if key is None:

@@ -52,3 +52,37 @@ def test_the_folded_keys_have_trigram_indexes_for_contains_and_ends_with():
     assert indexes.keys() == {"drf_scim_user_name_trigram", "drf_scim_display_name_trigram"}
     assert "USING gin (user_name_key gin_trgm_ops)" in indexes["drf_scim_user_name_trigram"]
     assert "USING gin (display_name_key gin_trgm_ops)" in indexes["drf_scim_display_name_trigram"]
+
+
+def rows_read(plan: dict, table: str) -> int:
+    """The rows the scans of ``table`` in an ``EXPLAIN (ANALYZE, FORMAT JSON)`` plan returned, over all loops."""
+    own = plan.get("Actual Rows", 0) * plan.get("Actual Loops", 1) if plan.get("Relation Name") == table else 0
+    return own + sum(rows_read(child, table) for child in plan.get("Plans", []))
+
+
+def test_a_cursor_page_deep_in_the_list_reads_its_own_rows_not_those_before_it(api, db):
+    call_command("scim_seed", users=3000, groups=0, stdout=io.StringIO())
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    cursor_value = ""
+    for _ in range(2):  # 2,000 users in: two pages of ids
+        page = api.get(f"{BASE}/Users", {"cursor": cursor_value, "count": 1000, "attributes": "id"})
+        cursor_value = page.body["nextCursor"]
+    with CaptureQueriesContext(connection) as queries:
+        response = api.get(f"{BASE}/Users", {"cursor": cursor_value, "count": 10})
+    assert response.status_code == 200
+    assert len(response.body["Resources"]) == 10
+    (page_query,) = [query["sql"] for query in queries.captured_queries if query["sql"].endswith("LIMIT 11")]
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {page_query}")
+        (plan,) = cursor.fetchone()[0]
+    assert rows_read(plan["Plan"], "drf_scim_scimuser") <= 2 * 11  # the page and the next row, maybe each twice
+    assert rows_read(plan["Plan"], "auth_user") <= 2 * 11
+
+
+def test_username_and_group_name_suffix_filters_read_their_reversed_key_indexes(api, db):
+    call_command("scim_seed", users=3000, groups=1000, stdout=io.StringIO())
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    assert "drf_scim_user_name_suffix" in indexes_read(api, "Users", 'userName ew "12@Example.com"')
+    assert "drf_scim_display_name_suffix" in indexes_read(api, "Groups", 'displayName ew "P12"')
