@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 from urllib.parse import quote
 
 import pytest
+from django.core.management import call_command
 from django.test import override_settings
 
 from drf_scim.constants import ENTERPRISE_USER_SCHEMA, SEARCH_REQUEST_SCHEMA
@@ -509,3 +511,11 @@ def test_root_search_filters_and_sorts_on_attributes_only_one_type_has(api, crea
     assert sorted(r.get("userName") or r["displayName"] for r in body["Resources"]) == ["Guides", "bjensen"]
     response = api.post(f"{BASE}/.search", {"sortBy": "nothing"})
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(("value", "expected"), [("12@example.com", 2), ("_2@example.com", 0), ("%", 0)])
+def test_ends_with_matches_the_folded_suffix_and_takes_like_wildcards_literally(api, db, value, expected):
+    call_command("scim_seed", users=120, groups=0, stdout=io.StringIO())
+    response = api.get(f"{BASE}/Users", {"filter": f'userName ew "{value.upper()}"', "count": 0})
+    assert response.status_code == 200
+    assert response.body["totalResults"] == expected  # user12 and user112
