@@ -37,9 +37,8 @@ DATABASE = "scim_bench_profile"
 
 # Where a function's own time is counted, by the first fragment of its file name that matches.
 LAYERS = [
-    ("psycopg/waiting", "waiting on PostgreSQL"),
-    ("<method 'poll' of", "waiting on PostgreSQL"),
-    ("<built-in method select", "waiting on PostgreSQL"),
+    ("psycopg/connection.py:wait", "waiting on PostgreSQL"),  # the loop a connection blocks in for an answer
+    ("psycopg/waiting.py", "waiting on PostgreSQL"),
     ("psycopg", "psycopg"),
     ("django/db/", "Django's ORM"),
     ("rest_framework/", "DRF"),
@@ -95,18 +94,19 @@ class InProcess(Server):
         return answer["status"], body, answer["headers"]
 
 
-def layer_of(filename: str) -> str:
+def layer_of(filename: str, function: str = "") -> str:
+    """The layer a function's own time counts in: ``drf_scim.<module>`` for ours, else by ``LAYERS``."""
     if "drf_scim/" in filename:
-        module = filename.rsplit("drf_scim/", 1)[1].removesuffix(".py").replace("/", ".")
-        return "drf_scim." + module.split(".")[0]
-    return next((layer for fragment, layer in LAYERS if fragment in filename), "Python (stdlib, other)")
+        return "drf_scim." + filename.rsplit("drf_scim/", 1)[1].split("/")[0].removesuffix(".py")
+    where = f"{filename}:{function}"
+    return next((layer for fragment, layer in LAYERS if fragment in where), "Python (stdlib, other)")
 
 
 def by_layer(stats: pstats.Stats, requests: int) -> dict[str, float]:
     """Each layer's own time per request, µs."""
     layers: dict[str, float] = defaultdict(float)
     for (filename, _, name), (_, _, own, _, _) in stats.stats.items():
-        layers[layer_of(filename if filename != "~" else name)] += own
+        layers[layer_of(filename, name)] += own  # builtins have "~" for a file name
     return {layer: seconds / requests * 1e6 for layer, seconds in sorted(layers.items(), key=lambda item: -item[1])}
 
 

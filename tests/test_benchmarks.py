@@ -93,8 +93,10 @@ def test_a_functions_own_time_is_counted_in_its_layer():
     assert profiles.layer_of("/work/main/drf_scim/audit.py") == "drf_scim.audit"
     assert profiles.layer_of("/x/site-packages/rest_framework/fields.py") == "DRF"
     assert profiles.layer_of("/x/site-packages/django/db/models/query.py") == "Django's ORM"
-    assert profiles.layer_of("/x/site-packages/psycopg/waiting.py") == "waiting on PostgreSQL"
+    assert profiles.layer_of("/x/site-packages/psycopg/connection.py", "wait") == "waiting on PostgreSQL"
+    assert profiles.layer_of("/x/site-packages/psycopg/connection.py", "execute") == "psycopg"
     assert profiles.layer_of("/usr/lib/python3.11/copy.py") == "Python (stdlib, other)"
+    assert profiles.layer_of("~", "<built-in method builtins.getattr>") == "Python (stdlib, other)"
 
 
 @pytest.mark.django_db(transaction=True)
