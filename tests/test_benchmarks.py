@@ -18,7 +18,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
-from django.db import connection
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, connection
 from django.http import HttpResponse
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
@@ -72,8 +73,21 @@ def test_the_driver_finds_the_seeded_data_and_replays_every_workload(live_scim):
     assert not data.outsider_ids
 
 
+@pytest.fixture
+def in_test_transaction():
+    """WSGI requests that leave the test's connection open, as Django's test client does: a request's start
+    and end would otherwise close it, and with it the test's transaction."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.mark.django_db
-def test_the_in_process_profile_times_a_workload_and_splits_its_time_by_layer_and_phase(make_token):
+def test_the_in_process_profile_times_a_workload_and_splits_its_time_by_layer_and_phase(
+    make_token, in_test_transaction
+):
     call_command("scim_seed", users=30, groups=2, big_group=12, stdout=open("/dev/null", "w"))  # noqa: SIM115
     server = profiles.InProcess(WSGIHandler(), "/scim/v2", make_token())
     data = driver.Dataset.discover(server, users=30, groups=2, big=12, samples=5, adds=4)
