@@ -289,7 +289,7 @@ class CursorPage:
         compare = "gt" if upward else "lt"
         after_pk = Q(**{f"pk__{compare}": position["p"]})
         if not keyed:
-            return after_pk & Q(**{f"{companion}__{compare}": position["p"]}) if companion else after_pk
+            return (after_pk & Q(**{f"{companion}__{compare}": position["p"]})) if companion else after_pk
         key = decode_key(position["k"])
         key_is_null = Q(**{f"{SORT_KEY}__isnull": True})
         if key is None:

@@ -205,6 +205,10 @@ def test_refuses_a_poll_receiver_while_the_events_scope_is_not_declared(staff, s
         "OAUTH2_PROVIDER[&#x27;SCOPES&#x27;] does not declare"
     ) in errors(response)
     assert not SCIMEventReceiver.objects.exists()
+    # an inactive one is taken: a receiver can be switched off whatever the scopes say
+    data = form_data(delivery="poll", endpoint="", client_id=application.client_id, active=None)
+    assert staff.post(f"{RECEIVERS}add/", data).status_code == 302
+    assert not SCIMEventReceiver.objects.get().active
 
 
 def test_the_receiver_page_shows_its_latest_deliveries_in_fixed_queries(staff, create_user):

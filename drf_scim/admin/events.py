@@ -93,8 +93,8 @@ class ReceiverForm(forms.ModelForm):
         ]
         help_texts = {
             "tenant": TENANT_HELP.replace("connection provisions", "receiver hears of"),
-            "client_id": "Poll: the client_id of the OAuth2 application whose tokens (scope scim:events) fetch the "
-            "SETs at <SCIM root>/Events (RFC 8936).",
+            "client_id": "Poll: the client_id of the OAuth2 application whose tokens (with the scope "
+            "DRF_SCIM['EVENTS_SCOPE']) fetch the SETs at <SCIM root>/Events (RFC 8936).",
             "audience": "The SETs' aud claim: how the receiver names itself, e.g. its URL.",
             "full": "Create, put and patch events carry the data (the resource, the PatchOp), not only the changed "
             "attributes.",
@@ -142,7 +142,7 @@ class ReceiverForm(forms.ModelForm):
                 self.add_error("client_id", "A poll receiver needs the client_id of its OAuth2 application.")
             elif not get_application_model().objects.filter(client_id=client_id).exists():
                 self.add_error("client_id", f"No OAuth2 application has the client_id {client_id!r}.")
-            elif scim_settings.EVENTS_SCOPE not in connections.available_scopes():
+            elif data.get("active") and scim_settings.EVENTS_SCOPE not in connections.available_scopes():
                 self.add_error(
                     "client_id",
                     f"Polling needs tokens with the scope {scim_settings.EVENTS_SCOPE!r} (DRF_SCIM's EVENTS_SCOPE), "

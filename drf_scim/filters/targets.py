@@ -379,7 +379,7 @@ class FoldedKeyTarget(ExpressionTarget):
     def compare_value(self, operator: str, value: Any) -> Q:
         """Every comparison runs on the folded key: indexed for eq, and free of column prefixes."""
         if operator == "ew":
-            return Q(KeyEndsWith(F(self.key_path), value.casefold()))
+            return Q(KeyEndsWith(F(self.key_path), value.casefold())) & Q(**{f"{self.key_path}__isnull": False})
         lookup = {**ORM_LOOKUPS, "co": "contains", "sw": "startswith"}[operator]
         return Q(**{f"{self.key_path}__{lookup}": value.casefold()})
 
