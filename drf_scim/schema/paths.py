@@ -125,10 +125,12 @@ class PathResolver:
         *,
         readable_only: bool = False,
         unqualified_extensions: bool = False,
+        bind: Callable[[str, str], serializers.Field] | None = None,
     ) -> None:
         self.core_schema = core_schema
         self.extensions = {urn.lower(): urn for urn in extensions if urn.lower() != core_schema.lower()}
         self.fields = fields
+        self.bind = bind  # the field to use of the one ``fields`` declares (schema URN, name); None: as found
         self.readable_only = readable_only
         self.unqualified_extensions = unqualified_extensions
         # Longest first, so that a URN that extends another is matched whole.
@@ -136,13 +138,19 @@ class PathResolver:
 
     @classmethod
     def for_serializer(cls, serializer: serializers.Serializer, **options: Any) -> PathResolver:
-        """The resolver of a resource serializer (``SCIMSerializer``), over its bound fields."""
+        """The resolver of a resource serializer (``SCIMSerializer``): names are looked up among the fields
+        as declared, and only the core attribute a path names is bound (``bound_field``), not all of them."""
         urns = serializer.get_schema_urns()
 
         def fields(urn: str) -> Fields:
-            return serializer.fields if urn == urns[0] else serializer.fields[urn].fields
+            if urn == urns[0]:
+                return serializer.field_declarations()
+            return serializer.bound_field(urn).fields
 
-        return cls(urns[0], urns[1:], fields, **options)
+        def bind(urn: str, name: str) -> serializers.Field:
+            return serializer.bound_field(name) if urn == urns[0] else serializer.bound_field(urn).fields[name]
+
+        return cls(urns[0], urns[1:], fields, bind=bind, **options)
 
     # -- schemas -------------------------------------------------------------
 
@@ -201,6 +209,8 @@ class PathResolver:
         if found is None:
             raise UnknownAttribute(urn, name)
         declared, field = found
+        if self.bind is not None:
+            field = self.bind(urn, declared)
         return ResolvedPath(urn, declared, field, extension=urn != self.core_schema)
 
     def sub_attribute(self, resolved: ResolvedPath, name: str) -> ResolvedPath:
