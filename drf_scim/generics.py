@@ -11,7 +11,7 @@ plan (:mod:`drf_scim.plans`) unless a hook in ``plan_hooks`` is overridden witho
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Collection, Hashable
 from functools import cached_property
 from typing import Any
 
@@ -331,10 +331,15 @@ class SCIMGenericViewSet(SCIMViewMixin, viewsets.GenericViewSet):
             headers["Location"] = resource_location(self.request, serializer.Meta.resource_type, resource.scim_id)
         return headers
 
-    def refresh_relations(self, serializer: Any, instance: models.Model) -> None:
-        """Fetch the related rows the response shows, after a write changed them."""
+    def refresh_relations(self, serializer: Any, instance: models.Model, *, empty: Collection[str] = ()) -> None:
+        """Fetch the related rows the response shows, after a write changed them; the annotations named in
+        ``empty`` are known to hold nothing, and are not read."""
         forget_prefetched(instance)
         names = serializer.get_annotation_names()
+        for name in empty:
+            if name in names:
+                setattr(instance, name, [])
+        names = [name for name in names if name not in empty]
         if names:
             queryset = self.get_queryset()  # built once: it holds the expressions already
             if set(names) <= set(annotation_names(queryset)):

@@ -26,6 +26,7 @@ from .exceptions import Uniqueness
 from .generics import etag_matches
 from .params import search_params
 from .patch import Operation, PatchRequest, parse_operations
+from .receivers import membership_writes
 from .serializers.relations import relation_names
 from .settings import scim_settings
 
@@ -135,13 +136,29 @@ class CreateResourceMixin(ResourceChangeMixin):
     def create(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=self.get_request_body(request))
         serializer.is_valid(raise_exception=True)
+        memberships = membership_writes()
         with transaction.atomic():
             self.perform_save(serializer, savepoint=False)
             self.audit_trail.created(serializer)
         self.resource_created(serializer.instance)
-        self.refresh_relations(serializer, serializer.instance)
+        self.refresh_relations(serializer, serializer.instance, empty=self.unwritten_relations(serializer, memberships))
         headers = self.get_resource_headers(serializer, serializer.instance, location=True)
         return Response(serializer.data, status=status.HTTP_201_CREATED, headers=headers)
+
+    def unwritten_relations(self, serializer: Any, memberships: int) -> set[str]:
+        """The annotations of the response to a create that are known to hold nothing, so they are not read
+        back: the references (a user's groups) the create did not set, or set empty, of relations whose writes
+        the signals count (``watched_when_created``), when none was counted since ``memberships``
+        (``receivers.membership_writes()``): in the save, its receivers or those of the change signals."""
+        if membership_writes() != memberships:
+            return set()
+        sent = serializer.validated_data
+        fields = (serializer.fields[name] for name in relation_names(serializer))
+        return {
+            field.get_annotation_name()
+            for field in fields
+            if not sent.get(field.source) and field.watched_when_created()
+        }
 
 
 class UpdateResourceMixin(ResourceChangeMixin):

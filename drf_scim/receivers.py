@@ -25,6 +25,14 @@ from .settings import scim_settings
 
 logger = logging.getLogger("drf_scim.adoption")
 _fixture_accounts = threading.local()
+_membership_writes = [0]  # a counter: a list, so the receiver moves it without a global statement
+
+
+def membership_writes() -> int:
+    """How many changes of the user-group memberships the signals have seen in this process, drf_scim's own
+    included. It only grows: a create that finds it unchanged after its transaction and its receivers
+    knows that nothing added the new resource to a group (``CreateResourceMixin``), with no query."""
+    return _membership_writes[0]
 
 
 def account_saved(
@@ -71,6 +79,8 @@ def members_changed(
     sender: type, instance: Any, action: str, reverse: bool, pk_set: Any, using: str, **kwargs: Any
 ) -> None:
     """``user.groups`` or ``group.user_set`` changed outside SCIM: the groups concerned move on."""
+    if action.startswith("post_"):
+        _membership_writes[0] += 1
     if scim_is_writing():
         return
     if action == "pre_clear" and not reverse:  # the groups a user leaves are known only before

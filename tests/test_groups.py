@@ -174,6 +174,16 @@ def test_create_group_with_members_costs_a_fixed_number_of_queries(api, create_u
 
 
 @pytest.mark.django_db
+def test_creating_a_group_without_members_reads_no_members_back(api, django_assert_num_queries):
+    # The token, a savepoint, the group, its SCIM row, its members (none to replace), the audit row and event,
+    # the savepoint's release; the members are not read back.
+    with django_assert_num_queries(6 + audit_statements()):
+        response = api.post(f"{BASE}/Groups", group_body("Empty"))
+    assert response.status_code == 201
+    assert response.body["members"] == []
+
+
+@pytest.mark.django_db
 def test_removing_members_with_an_empty_list_removes_no_member(api, create_user, create_group):
     group = create_group("G", [create_user()["id"]])
     response = api.patch(f"{BASE}/Groups/{group['id']}", patch_body({"op": "remove", "path": "members", "value": []}))

@@ -7,12 +7,16 @@ import uuid
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
+from django.db.models.signals import post_save
 from django.test import override_settings
 
 from drf_scim.constants import ENTERPRISE_USER_SCHEMA, ERROR_SCHEMA, USER_SCHEMA
 from drf_scim.models import SCIMUser
-from tests.helpers import BASE, patch_body, user_body
+from drf_scim.signals import user_provisioned
+from tests.helpers import BASE, audit_statements, patch_body, user_body
 
 User = get_user_model()
 
@@ -458,6 +462,40 @@ def test_list_of_users_costs_a_fixed_number_of_queries(api, create_user, create_
     assert large.body["itemsPerPage"] == 12
     assert {g["display"] for g in large.body["Resources"][4]["groups"]} == {"one", "two"}
     assert large.body["Resources"][5][ENTERPRISE_USER_SCHEMA]["manager"]["value"] == boss
+
+
+@pytest.mark.django_db
+def test_creating_a_user_reads_no_groups_back(api, create_group, django_assert_num_queries):
+    ContentType.objects.get_for_model(SCIMUser)  # cached for the process: an earlier test may have looked it up
+    create_group("Everyone")
+    # The token, a savepoint, the user, its SCIM row and email, the audit row and event, the savepoint's
+    # release: a new user is in no group, and its groups are not read.
+    with django_assert_num_queries(6 + audit_statements()):
+        response = api.post(f"{BASE}/Users", user_body())
+    assert response.status_code == 201
+    assert response.body["groups"] == []
+
+
+@pytest.mark.django_db(transaction=True)  # user_provisioned is sent once the create commits
+@pytest.mark.parametrize("when", ["on save", "when provisioned"])
+def test_groups_a_receiver_gives_a_new_user_are_in_the_response_to_its_creation(api, create_group, when):
+    """A host that puts new accounts in a group (a post_save receiver, or one of user_provisioned) has the
+    response show it: the membership signals tell the create to read the groups back."""
+    everyone = create_group("Everyone")
+
+    def join(sender, instance, created=True, **kwargs):
+        if created:
+            instance.groups.add(Group.objects.get(name="Everyone"))
+
+    signal, sender = (post_save, User) if when == "on save" else (user_provisioned, User)
+    signal.connect(join, sender=sender)
+    try:
+        response = api.post(f"{BASE}/Users", user_body())
+    finally:
+        signal.disconnect(join, sender=sender)
+    assert response.status_code == 201
+    assert [group["value"] for group in response.body["groups"]] == [everyone["id"]]
+    assert api.get(f"{BASE}/Users/{response.body['id']}").body["groups"] == response.body["groups"]
 
 
 @pytest.mark.django_db

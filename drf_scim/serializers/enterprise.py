@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..constants import ENTERPRISE_USER_SCHEMA
 from ..fields import StringAttribute
 from .attributes import SCIMExtension
-from .relations import ManagerSerializer
+from .manager import ManagerSerializer
 
 
 class EnterpriseUserExtension(SCIMExtension):

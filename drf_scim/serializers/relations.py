@@ -2,21 +2,21 @@
 
 ``members`` of a Group and ``groups`` of a User read a many-to-many relation
 (inside the resource's own row, as a JSON array, on PostgreSQL and SQLite; in one
-prefetch query per page elsewhere), and ``manager`` of the Enterprise User
-extension a foreign key. Writes resolve SCIM ids in one query and reject
-unknown ones, so a reference never points at nothing.
+prefetch query per page elsewhere); ``manager`` of the Enterprise User extension,
+a foreign key, is in ``manager.py``. Writes resolve SCIM ids in one query and
+reject unknown ones, so a reference never points at nothing.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connections, models
-from django.db.models import F, OuterRef, Prefetch, Q
+from django.db.models import F, OuterRef, Prefetch
 from django.db.models.functions import JSONObject
 from rest_framework import serializers
 from rest_framework.fields import empty
@@ -26,7 +26,6 @@ from ..exceptions import InvalidValue, flatten_detail
 from ..expressions import JSONArraySubquery
 from ..fields import ReferenceAttribute, StringAttribute, TenantUniqueStringAttribute
 from ..filters.translate import (
-    ComplexTarget,
     ConstantTarget,
     ExistsTarget,
     FilterTranslator,
@@ -34,7 +33,6 @@ from ..filters.translate import (
     IdTarget,
     Target,
 )
-from ..models import SCIMUser
 from ..reverse import resource_location
 from ..schema.attributes import STRING, Attribute, attribute_of
 from ..settings import scim_settings
@@ -287,6 +285,15 @@ class RelatedResourcesAttribute(MultiValuedAttribute):
     def get_annotation_name(self) -> str:
         return f"scim_references_{self.field_name}"
 
+    def watched_when_created(self) -> bool:
+        """Whether a resource just created holds none of these references but those its create set, unless
+        a membership change was signalled meanwhile (``receivers.membership_writes``): true of the user-group
+        table, whose many-to-many changes drf_scim's receivers count. A write that bypasses the signals
+        (``bulk_create()``, raw SQL) during a create is not seen: its response shows the references the
+        next read does."""
+        user_model = get_user_model()
+        return hasattr(user_model, "groups") and self.get_through() is user_model.groups.through
+
     def references_in_row(self) -> bool:
         """True when the database can return the references inside the resource's own row."""
         return JSONArraySubquery.supported(connections[self.get_through().objects.db])
@@ -365,10 +372,12 @@ class RelatedResourcesAttribute(MultiValuedAttribute):
 
 def relation_names(serializer: serializers.Serializer, *, writable_only: bool = False) -> set[str]:
     """The relation attributes (members, groups) of ``serializer``: PATCH works on the document without them,
-    and changes the writable ones by delta (``RelatedResourcesAttribute.apply_changes``), never loading them."""
+    and changes the writable ones by delta (``RelatedResourcesAttribute.apply_changes``), never loading them.
+
+    Read from the fields as declared (``field_declarations``): no field is bound to ``serializer`` for it."""
     return {
         name
-        for name, field in serializer.reading_fields.items()
+        for name, field in serializer.field_declarations().items()
         if isinstance(field, RelatedResourcesAttribute) and not (writable_only and field.read_only)
     }
 
@@ -412,89 +421,3 @@ class GroupsAttribute(RelatedResourcesAttribute):
 
     def get_queryset(self) -> models.QuerySet:
         return Group.objects.filter(scim__tenant=tenant_of(self)).select_related("scim")
-
-
-class ManagerSerializer(ComplexAttribute):
-    """``manager`` of the Enterprise User extension, stored as a foreign key between SCIM users.
-
-    Accepts the id as a bare string, an object or a one-element list (identity
-    providers send all three) and always returns the complex ``{value, $ref}``, with the
-    manager's ``displayName`` when ``attributes`` asks for it (returned=request).
-    """
-
-    value = StringAttribute(required=False, case_exact=True, help_text="The id of the manager.")
-    ref = ReferenceAttribute(required=False, reference_types=("User",), help_text="The URI of the manager.")
-    displayName = StringAttribute(
-        required=False,
-        mutability="readOnly",
-        returned="request",
-        help_text="The manager's displayName (else userName); returned when asked for in attributes.",
-    )
-
-    class Meta:
-        renamed_fields = {"ref": "$ref"}
-
-    def get_select_related(self) -> list[str]:
-        path = "__".join(self.source_attrs)
-        return [f"{path}__user"] if self.display_name_requested() else [path]
-
-    def display_name_requested(self) -> bool:
-        """``displayName`` is returned on request only (it costs the manager's user row)."""
-        projection = self.context.get("projection")
-        return projection is not None and bool(
-            projection.names([self.parent.get_schema_urn(), self.field_name, "displayName"])
-        )
-
-    def get_filter_target(self, attribute_map: Any) -> Target:
-        """``manager.value eq "<id>"`` (or ``manager eq "<id>"``) compares the manager's id."""
-        path = "__".join(self.source_attrs)
-        tenant = tenant_of(self)
-
-        def sub(name: str) -> Target | None:
-            if name.lower() == "value":
-                return IdTarget(
-                    Attribute("value", STRING, case_exact=True),
-                    f"{path}__scim_id",
-                    scope=Q(**{f"{path}__tenant": tenant}),
-                )
-            return None
-
-        return ComplexTarget(attribute_of(self.field_name, self), sub)
-
-    def get_queryset(self) -> models.QuerySet:
-        return SCIMUser.objects.filter(tenant=tenant_of(self), deleted__isnull=True).select_related("user")
-
-    def run_validation(self, data: Any = empty) -> SCIMUser | None:
-        value = data
-        if isinstance(value, list):
-            if len(value) > 1:
-                raise serializers.ValidationError("A user has at most one manager.")
-            value = value[0] if value else None
-        if isinstance(value, Mapping):
-            value = value.get("value", next((v for k, v in value.items() if k.lower() == "value"), None))
-        if value is None or value == "":
-            return None
-        if not isinstance(value, str):
-            raise serializers.ValidationError("The manager must be given by its id.")
-        ids, _ = parse_ids([value])
-        manager = self.get_queryset().filter(scim_id=ids[0]).first() if ids else None
-        if manager is None:
-            raise serializers.ValidationError(f"No User with id {value!r}.")
-        return manager
-
-    def get_attribute(self, instance: Any) -> Any:
-        manager = super().get_attribute(instance)
-        if manager is not None and manager.tenant != tenant_of(self):
-            return None  # a link across tenants (only a direct database write makes one) is never shown
-        return manager
-
-    def to_representation(self, manager: SCIMUser) -> dict[str, Any]:
-        data = {"value": str(manager.scim_id)}
-        if self.display_name_requested():
-            data["displayName"] = manager.data.get("displayName") or TenantUniqueStringAttribute.unprefixed(
-                manager.user.get_username(), manager.tenant
-            )
-        request = self.context.get("request")
-        if request is not None:
-            data["$ref"] = resource_location(request, "User", manager.scim_id)
-        return data
