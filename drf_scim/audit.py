@@ -25,6 +25,7 @@ from .events import outbox
 from .events.names import PATCH, PUT, events_of
 from .models import SCIMChange
 from .plans.inserts import record_change
+from .plans.rendered import Rendered
 from .serializers.relations import relation_names
 from .settings import scim_settings
 from .views import get_request_id
@@ -184,6 +185,7 @@ class AuditTrail:
         self.serializer_class = serializer_class
         self.context = {**context, "projection": None}
         self._omitted: dict[bool, set[str]] = {}
+        self._rendered: dict[Any, Rendered] = {}
         self.request_id = get_request_id(request) if request is not None else ""
         auth = getattr(request, "_auth", None)
         application = getattr(auth, "application", None)
@@ -211,13 +213,26 @@ class AuditTrail:
     def document(self, instance: models.Model, *, writable_relations: bool = False) -> dict[str, Any]:
         return self.serializer(instance, writable_relations=writable_relations).to_representation(instance)
 
+    def saved_document(self, instance: models.Model, serializer: Any = None) -> dict[str, Any]:
+        """The audited document of ``instance`` as a write saved it (rendered by ``serializer``, whose context
+        leaves the relations out, else by ``serializer()``), kept for the response (``rendered``)."""
+        if serializer is None:
+            serializer = self.serializer(instance)
+        document = serializer.to_representation(instance)
+        self._rendered[instance.pk] = Rendered.of(serializer, instance, document, serializer.context["omit"])
+        return document
+
+    def rendered(self, instance: models.Model) -> Rendered | None:
+        """What ``saved_document`` rendered of ``instance`` in this request, for its response to reuse."""
+        return self._rendered.get(instance.pk)
+
     def before(self, instance: models.Model) -> dict[str, Any]:
         """The document of ``instance`` before a PUT, with the writable relations it holds."""
         return self.document(instance, writable_relations=True)
 
     def created(self, serializer: Any) -> SCIMChange:
         instance = serializer.instance
-        document = self.document(instance)
+        document = self.saved_document(instance)
         changes = {**diff({}, document), **secrets_set(serializer)}
         relations = self.relation_values(serializer)
         for name, ids in relations.items():
@@ -230,7 +245,7 @@ class AuditTrail:
         instance = serializer.instance
         relations = self.relation_values(serializer)
         old = {name: value for name, value in before.items() if name not in relations}
-        document = self.document(instance)
+        document = self.saved_document(instance)
         changes = {**diff(old, document), **secrets_set(serializer)}
         for name, ids in relations.items():
             held = [str(item.get("value")) for item in before.get(name) or [] if isinstance(item, dict)]
@@ -244,7 +259,7 @@ class AuditTrail:
         """Record a PATCH: the document it started from against the one saved, and its relation deltas."""
         instance = serializer.instance
         changes = {
-            **diff(patch.original_document(), serializer.to_representation(instance)),
+            **diff(patch.original_document(), self.saved_document(instance, serializer)),
             **secrets_set(serializer),
             **relation_changes(patch.result.relations if patch.result else ()),
         }

@@ -107,6 +107,15 @@ class ResourceChangeMixin:
         """Hook: the 409 for a unique constraint the save of ``serializer`` broke."""
         return conflicts.uniqueness_error(serializer)
 
+    def get_response_serializer(self, serializer: Any, instance: models.Model) -> Any:
+        """The serializer of the response to a POST or PUT: ``serializer``, which saved ``instance``, given the
+        audit trail's rendering of it to take what it may from (:mod:`drf_scim.plans.rendered`). Its context
+        is the one ``get_serializer_context()`` made for it."""
+        rendered = self.audit_trail.rendered(instance)
+        if rendered is not None:
+            serializer.context["rendered"] = rendered
+        return serializer
+
     # -- change hooks (their signals are sent once the transaction commits) --
 
     def send_after_commit(self, signal: Any, instance: models.Model, **kwargs: Any) -> None:
@@ -143,6 +152,7 @@ class CreateResourceMixin(ResourceChangeMixin):
         self.resource_created(serializer.instance)
         self.refresh_relations(serializer, serializer.instance, empty=self.unwritten_relations(serializer, memberships))
         headers = self.get_resource_headers(serializer, serializer.instance, location=True)
+        serializer = self.get_response_serializer(serializer, serializer.instance)
         return Response(serializer.data, status=status.HTTP_201_CREATED, headers=headers)
 
     def unwritten_relations(self, serializer: Any, memberships: int) -> set[str]:
@@ -183,7 +193,8 @@ class UpdateResourceMixin(ResourceChangeMixin):
             self.resource_changed(instance, before, members_changed=members_changed)
         if members_changed or not annotation_names(self.get_queryset()):  # else the locked row brought them
             self.refresh_relations(serializer, serializer.instance)
-        return Response(serializer.data, headers=self.get_resource_headers(serializer, serializer.instance))
+        headers = self.get_resource_headers(serializer, serializer.instance)
+        return Response(self.get_response_serializer(serializer, serializer.instance).data, headers=headers)
 
     def partial_update(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         """PATCH: apply a PatchOp (RFC 7644 §3.5.2) atomically; see :mod:`drf_scim.patch`."""
@@ -204,7 +215,9 @@ class UpdateResourceMixin(ResourceChangeMixin):
         headers = self.get_resource_headers(serializer, instance)
         if patch.no_content:
             return Response(status=status.HTTP_204_NO_CONTENT, headers=headers)
-        serializer = patch.get_response_serializer(instance, queryset, self.refresh_relations)
+        serializer = patch.get_response_serializer(
+            instance, queryset, self.refresh_relations, rendered=self.audit_trail.rendered(instance)
+        )
         return Response(serializer.data, headers=headers)
 
     def get_patch_request(self, operations: list[Operation]) -> PatchRequest:

@@ -224,6 +224,32 @@ class TestSignals:
             api.delete(f"{BASE}/Users/{user['id']}")
         assert received[3:] == [("membership", True, None), ("deprovisioned", False, True)]
 
+    @pytest.mark.django_db(transaction=True)  # the signals are sent once the write commits
+    @pytest.mark.parametrize("method", ["put", "patch"])
+    def test_a_receiver_that_saves_the_user_again_has_the_response_show_what_it_saved(self, api, method):
+        """A write's response takes the attributes from what its audit trail rendered, unless the resource
+        moved on since: then it is rendered anew, with the version and ETag of what the receiver saved."""
+        user = api.post(f"{BASE}/Users", user_body()).body
+
+        def rename(sender, instance, **kwargs):
+            instance.first_name = "Renamed"
+            instance.save()
+
+        signals.user_updated.connect(rename)
+        try:
+            if method == "put":
+                response = api.put(f"{BASE}/Users/{user['id']}", user_body(title="Guide"))
+            else:
+                patch = {"schemas": [PATCH_OP_SCHEMA], "Operations": [{"op": "add", "path": "title", "value": "Guide"}]}
+                response = api.patch(f"{BASE}/Users/{user['id']}", patch)
+        finally:
+            signals.user_updated.disconnect(rename)
+        assert response.status_code == 200
+        assert response.body["name"]["givenName"] == "Renamed"
+        assert response.body["title"] == "Guide"
+        assert response.body == api.get(f"{BASE}/Users/{user['id']}").body
+        assert response["ETag"] == response.body["meta"]["version"] == 'W/"3"'
+
     def test_nothing_is_sent_for_a_rejected_request(self, api, received, django_capture_on_commit_callbacks):
         with django_capture_on_commit_callbacks(execute=True):
             api.post(f"{BASE}/Users", user_body(active="maybe"))

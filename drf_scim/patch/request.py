@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from ..django_internals import annotation_names
 from ..exceptions import InvalidValue, flatten_detail
+from ..plans.rendered import Rendered
 from ..serializers.relations import relation_names
 from .engine import PatchResult, apply_operations
 from .operations import Operation
@@ -101,11 +102,18 @@ class PatchRequest:
             attribute.apply_changes(instance, changes)
 
     def get_response_serializer(
-        self, instance: models.Model, queryset: models.QuerySet, refresh: Callable[[Any, models.Model], None]
+        self,
+        instance: models.Model,
+        queryset: models.QuerySet,
+        refresh: Callable[[Any, models.Model], None],
+        *,
+        rendered: Rendered | None = None,
     ) -> serializers.Serializer:
         """The serializer of the 200 response; ``refresh`` reads the relations it shows that ``queryset``
-        (what ``build_queryset`` returned) did not bring in the row, or that the PATCH changed."""
-        serializer = self.serializer_class(instance, context=self.response_context)
+        (what ``build_queryset`` returned) did not bring in the row, or that the PATCH changed. ``rendered``:
+        the audit trail's rendering of the saved resource, which it takes what it may from."""
+        context = self.response_context if rendered is None else {**self.response_context, "rendered": rendered}
+        serializer = self.serializer_class(instance, context=context)
         if self.changes_relations or not annotation_names(queryset) or self.relations - self.response_context["omit"]:
             refresh(serializer, instance)
         return serializer

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.db.models import Prefetch
@@ -34,6 +34,9 @@ from .attributes import ComplexAttribute, IdField, MetaField, MultiValuedAttribu
 from .mixins import SCIMSerializerMixin
 from .sources import compact, deep_merge, deep_set, is_unassigned, read_source
 from .storage import ResourceStorageMixin
+
+if TYPE_CHECKING:
+    from ..plans.rendered import Rendered
 
 __all__ = [
     "ComplexAttribute",
@@ -246,7 +249,11 @@ class SCIMSerializer(ResourceStorageMixin, SCIMSerializerMixin, serializers.Seri
     # -- representation ----------------------------------------------------
 
     def to_representation(self, instance: models.Model) -> dict[str, Any]:
-        data = super().to_representation(instance)
+        rendered = self.context.get("rendered")  # a rendering of this write's audit trail (plans.rendered)
+        if rendered is not None and rendered.reusable_by(self, instance):
+            data = self.reuse_rendered(instance, rendered)
+        else:
+            data = super().to_representation(instance)
         projection = self.get_projection()
         if projection is not None and projection.prunes:
             pruned = {name: projection.prune(name, value) for name, value in data.items()}
@@ -254,6 +261,20 @@ class SCIMSerializer(ResourceStorageMixin, SCIMSerializerMixin, serializers.Seri
             data = {name: value for name, value in pruned.items() if not is_unassigned(value) or name in render_empty}
         core, extensions = self._schema_urns
         return {"schemas": [core, *(urn for urn in extensions if urn in data)], **data}
+
+    def reuse_rendered(self, instance: models.Model, rendered: Rendered) -> dict[str, Any]:
+        """The representation of ``instance``: the attributes ``rendered`` holds taken from it, the ones it
+        was rendered without (the relations) rendered now, in the order of the fields."""
+        plan = self._render_plan
+        fresh = self.render_fields(instance, [entry for entry in plan if entry[0].field_name in rendered.omitted])
+        document = rendered.document
+        data = {}
+        for field, *_ in plan:
+            name = field.field_name
+            source = fresh if name in rendered.omitted else document
+            if name in source:
+                data[name] = source[name]
+        return data
 
     @cached_property
     def _schema_urns(self) -> tuple[str, tuple[str, ...]]:

@@ -198,10 +198,14 @@ class SCIMSerializerMixin:
         return frozenset(self.get_render_empty())
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
+        return self.render_fields(instance, self._render_plan)
+
+    def render_fields(self, instance: Any, plan: list) -> dict[str, Any]:
+        """The attributes of ``instance`` that ``plan`` (entries of ``_render_plan``) names, rendered."""
         ret: dict[str, Any] = {}
         render_empty = self._render_empty
         holders: dict[tuple[str, ...], Any] = {(): instance}  # most attributes share a holder: scim.data
-        for field, plain, holder_path, rest in self._render_plan:
+        for field, plain, holder_path, rest in plan:
             if plain:
                 holder = holders.get(holder_path, MISSING)
                 if holder is MISSING:
