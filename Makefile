@@ -9,10 +9,13 @@ PORT ?= 8000
 POSTGRES_URL ?= postgres:///scim_test
 PGBOUNCER_URL ?= postgres://scim@127.0.0.1:6433/scim_test
 # What passes through PgBouncer in transaction mode: the resource, PATCH, Bulk, filter, ETag, paging and
-# concurrency tests, and the sample site under gunicorn with persistent connections.
+# concurrency tests, the sample site under gunicorn with persistent connections, and the benchmark's workloads
+# (make bench BENCH_ARGS=--pgbouncer runs them at full size).
 PGBOUNCER_TESTS ?= tests/test_users.py tests/test_groups.py tests/test_patch.py tests/test_bulk.py \
 	tests/test_filters.py tests/test_etags.py tests/test_cursor_pagination.py tests/test_concurrency.py \
-	tests/test_gunicorn.py
+	tests/test_gunicorn.py \
+	tests/test_benchmarks.py::test_the_driver_finds_the_seeded_data_and_replays_every_workload \
+	tests/test_benchmarks.py::test_the_curve_replays_its_workloads_with_cursors_at_90_percent_and_filters_that_match_a_few_users
 MANAGE := $(BIN)/python sample_site/manage.py
 # The issuer (iss) of the sample site's SCIM events: the same for the server, whose receiver checks it, and the worker.
 EVENTS_ENV := SCIM_EVENTS_ISSUER=http://$(HOST):$(PORT)/scim/v2

@@ -221,7 +221,7 @@ def compare(options: argparse.Namespace) -> dict[str, Any]:
             servers: dict[str, Server] = {}
             for side in SIDES:
                 site = sites[side]
-                stack.enter_context(gunicorn(site, options.workers))
+                stack.enter_context(gunicorn(site, options.workers, pgbouncer=options.pgbouncer))
                 servers[side] = Server(f"http://127.0.0.1:{site['port']}{site['prefix']}", tokens[side])
             data: dict[str, Dataset] = {side: discover(side, servers[side], options) for side in SIDES}
             run_id = time.strftime("%H%M%S")

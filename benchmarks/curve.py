@@ -226,7 +226,7 @@ def measure_size(options: argparse.Namespace, port: int) -> dict[str, Any]:
     bearer = prepare("drf_scim", site, options)
     timings = {"seed": time.perf_counter() - started}
     results: dict[str, Any] = {}
-    with gunicorn(site, options.workers):
+    with gunicorn(site, options.workers, pgbouncer=options.pgbouncer):
         server = Server(f"http://127.0.0.1:{port}{site['prefix']}", bearer)
         started = time.perf_counter()
         data = CurveData(**vars(discover("drf_scim", server, options)))

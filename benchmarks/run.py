@@ -39,6 +39,7 @@ ROOT = HERE.parent
 RESULTS = HERE / "results"
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
+PGBOUNCER_PORT = os.environ.get("PGBOUNCER_PORT", "6433")  # .ci/pgbouncer's (make test-pgbouncer's) port
 
 SITES = {
     "drf_scim": {
@@ -69,13 +70,34 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def site_env(site: dict[str, Any]) -> dict[str, str]:
-    return {
+def site_env(site: dict[str, Any], *, pgbouncer: bool = False) -> dict[str, str]:
+    """The environment of a site's commands and server: its database through the socket, or through PgBouncer
+    in transaction mode (``pgbouncer``: site_settings.py then sets what transaction pooling needs)."""
+    env = {
         **os.environ,
         "DATABASE_URL": f"postgres:///{site['database']}",
         "DJANGO_SETTINGS_MODULE": site["settings"],
         "PYTHONPATH": os.pathsep.join(str(path) for path in site["pythonpath"]),
     }
+    if pgbouncer:
+        env["DATABASE_URL"] = f"postgres://bench@127.0.0.1:{PGBOUNCER_PORT}/{site['database']}"
+        env["DATABASE_TRANSACTION_POOLING"] = "1"
+    return env
+
+
+@contextmanager
+def pgbouncer_running() -> Iterator[None]:
+    """Debian's PgBouncer in transaction mode in front of the local PostgreSQL on 127.0.0.1:``PGBOUNCER_PORT``
+    (``.ci/pgbouncer``, which installs it with apt-get when missing), stopped afterwards if this started it."""
+    probe = ["psql", f"postgresql://bench@127.0.0.1:{PGBOUNCER_PORT}/postgres", "-tAc", "SELECT 1"]
+    running = subprocess.run(probe, capture_output=True).returncode == 0
+    environment = {**os.environ, "PGBOUNCER_PORT": PGBOUNCER_PORT}
+    subprocess.run([str(ROOT / ".ci" / "pgbouncer")], check=True, env=environment)
+    try:
+        yield
+    finally:
+        if not running:
+            subprocess.run([str(ROOT / ".ci" / "pgbouncer"), "stop"], check=False, env=environment)
 
 
 def manage(site: dict[str, Any], *args: str) -> str:
@@ -114,28 +136,33 @@ def token(name: str, site: dict[str, Any]) -> str:
 
 
 @contextmanager
-def gunicorn(site: dict[str, Any], workers: int) -> Iterator[None]:
+def gunicorn(site: dict[str, Any], workers: int, *, pgbouncer: bool = False) -> Iterator[None]:
+    """The site served by gunicorn (gunicorn.conf.py), connected to its database directly or, with
+    ``pgbouncer``, through PgBouncer in transaction mode (started if it is not running)."""
     command = [
         str(BIN / "gunicorn"), site["wsgi"], "--config", str(HERE / "gunicorn.conf.py"),
         "--chdir", str(site["chdir"]), "--bind", f"127.0.0.1:{site['port']}",
     ]  # fmt: skip
     # Started in its --chdir: gunicorn puts the directory it starts in on sys.path, ahead of PYTHONPATH.
-    env = {**site_env(site), "BENCH_WORKERS": str(workers)}
-    process = subprocess.Popen(command, env=env, cwd=site["chdir"])
-    try:
-        server = Server(f"http://127.0.0.1:{site['port']}/")
-        for _ in range(100):
-            try:
-                server.send(Request("GET", "/"))
-                break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            raise SystemExit(f"gunicorn for {site['wsgi']} did not start")
-        yield
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+    env = {**site_env(site, pgbouncer=pgbouncer), "BENCH_WORKERS": str(workers)}
+    with ExitStack() as stack:
+        if pgbouncer:
+            stack.enter_context(pgbouncer_running())
+        process = subprocess.Popen(command, env=env, cwd=site["chdir"])
+        try:
+            server = Server(f"http://127.0.0.1:{site['port']}/")
+            for _ in range(100):
+                try:
+                    server.send(Request("GET", "/"))
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            else:
+                raise SystemExit(f"gunicorn for {site['wsgi']} did not start")
+            yield
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
 
 
 def machine() -> dict[str, Any]:
@@ -202,7 +229,7 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
     with ExitStack() as stack:
         servers: dict[str, Server] = {}
         for name, site in SITES.items():
-            stack.enter_context(gunicorn(site, options.workers))
+            stack.enter_context(gunicorn(site, options.workers, pgbouncer=options.pgbouncer))
             servers[name] = Server(f"http://127.0.0.1:{site['port']}{site['prefix']}", tokens[name])
         servers["floor"] = Server(f"http://127.0.0.1:{SITES['drf_scim']['port']}/floor")
         data = {name: discover(name, servers[name], options) for name in SITES}
@@ -269,6 +296,10 @@ def add_arguments(
     parser.add_argument("--concurrency", type=int, default=4, help="concurrent clients of the driver")
     parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each measurement")
     parser.add_argument("--adds", type=int, default=adds, help="users available to add to the big group")
+    parser.add_argument(
+        "--pgbouncer", action="store_true",
+        help="serve through PgBouncer in transaction mode (.ci/pgbouncer starts it, installing it when missing)",
+    )  # fmt: skip
     parser.add_argument(
         "--workloads", type=lambda text: text.split(","), default=list(workloads),
         help=f"comma-separated, of {','.join(workloads)}",

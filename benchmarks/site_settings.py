@@ -27,6 +27,12 @@ MIDDLEWARE = [
 # repeats: planning a query costs PostgreSQL more than running it on these indexed lookups.
 DATABASES = {"default": dj_database_url.config(conn_max_age=60)}
 DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
+if os.environ.get("DATABASE_TRANSACTION_POOLING"):
+    # Through PgBouncer in transaction mode (run.py --pgbouncer), as docs/howto/deploying.rst says: a server
+    # connection serves one transaction, so no cursor may outlive it, and a statement prepared on one is
+    # unknown to the next (PgBouncer before 1.21, Debian 12's 1.18): parameters are still bound by PostgreSQL.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
 USE_TZ = True
 TIME_ZONE = "UTC"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
