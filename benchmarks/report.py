@@ -39,8 +39,9 @@ def describe(report: dict[str, Any]) -> str:
     return (
         f"{measured_on(report)}; "
         f"{config['users']:,} users, {config['groups']:,} groups, a group of {config['big_group']:,} members; "
-        f"gunicorn with {config['gunicorn_workers']} sync workers per site, {config['concurrency']} concurrent "
-        f"clients, {config['seconds_per_workload']:g} s per workload and site"
+        f"gunicorn with {config['gunicorn_workers']} sync workers per site, "
+        + ("connected through PgBouncer in transaction mode, " if config.get("pgbouncer") else "")
+        + f"{config['concurrency']} concurrent clients, {config['seconds_per_workload']:g} s per workload and site"
         + (f", in {config['rounds']} turns taken in alternation" if config.get("rounds", 1) > 1 else "")
     )
 

@@ -260,6 +260,7 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
             "concurrency": options.concurrency,
             "seconds_per_workload": options.seconds,
             "rounds": options.rounds,
+            "pgbouncer": options.pgbouncer,
         },
         "query_independence": independence["drf_scim"],
         "peer_query_independence": independence["django-scim2"],
