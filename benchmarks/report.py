@@ -43,6 +43,11 @@ def describe(report: dict[str, Any]) -> str:
         + ("connected through PgBouncer in transaction mode, " if config.get("pgbouncer") else "")
         + f"{config['concurrency']} concurrent clients, {config['seconds_per_workload']:g} s per workload and site"
         + (f", in {config['rounds']} turns taken in alternation" if config.get("rounds", 1) > 1 else "")
+        + (
+            f"; {config['runs']} runs one after the other, combined, with the lowest and highest run in parentheses"
+            if config.get("runs", 1) > 1
+            else ""
+        )
     )
 
 
@@ -72,19 +77,36 @@ def rows(report: dict[str, Any]) -> list[list[str]]:
     for workload in report["workloads"]:
         ours, peer = workload["results"]["drf_scim"], workload["results"]["django-scim2"]
         floor = workload["results"].get("floor")
+        runs = workload.get("runs") or []
         table.append(
             [
                 workload["label"],
-                rate(ours["rps"]),
-                rate(peer["rps"]),
-                ratio(workload["speedup"]),
+                rate(ours["rps"]) + spread(runs, lambda run: run["rps"]["drf_scim"], rate),
+                rate(peer["rps"]) + spread(runs, lambda run: run["rps"]["django-scim2"], rate),
+                ratio(workload["speedup"]) + spread(runs, lambda run: run["speedup"], ratio),
                 f"{ours['p50_ms']:,.1f} / {ours['p99_ms']:,.1f}",
                 f"{peer['p50_ms']:,.1f} / {peer['p99_ms']:,.1f}",
                 f"{ours['queries']} / {peer['queries']}",
-                f"{rate(floor['rps'])} ({workload['share_of_floor']:.0%})" if floor else "",
+                (
+                    f"{rate(floor['rps'])} ({workload['share_of_floor']:.0%}"
+                    + spread(runs, lambda run: run["share_of_floor"], lambda value: f"{value:.0%}", inside=True)
+                    + ")"
+                )
+                if floor
+                else "",
             ]
         )
     return table
+
+
+def spread(runs: list[dict[str, Any]], value: Any, shown: Any, *, inside: bool = False) -> str:
+    """`` (lowest to highest)`` of ``value(run)`` over several runs (``, lowest to highest`` ``inside``
+    parentheses already open); nothing for one run."""
+    if len(runs) < 2:
+        return ""
+    values = sorted(value(run) for run in runs)
+    text = f"{shown(values[0])} to {shown(values[-1])}"
+    return f", {text}" if inside else f" ({text})"
 
 
 def target_lines(report: dict[str, Any]) -> list[str]:

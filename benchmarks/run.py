@@ -225,7 +225,8 @@ def run_workload(
 
 def run(options: argparse.Namespace) -> dict[str, Any]:
     tokens = {name: prepare(name, site, options) for name, site in SITES.items()}
-    results: dict[str, dict[str, Measurement]] = {}  # per workload, per site
+    results: dict[str, dict[str, Measurement]] = {}  # per workload, per site: all runs together
+    runs: dict[str, list[dict[str, Measurement]]] = {}  # per workload, each run's, per site
     with ExitStack() as stack:
         servers: dict[str, Server] = {}
         for name, site in SITES.items():
@@ -234,19 +235,30 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
         servers["floor"] = Server(f"http://127.0.0.1:{SITES['drf_scim']['port']}/floor")
         data = {name: discover(name, servers[name], options) for name in SITES}
         data["floor"] = data["drf_scim"]
-        run_id = time.strftime("%H%M%S")
-        for workload, (label, _) in chosen(options).items():
-            names = [*SITES, *(["floor"] if workload in FLOOR_WORKLOADS else [])]
-            # the floor writes to drf_scim's database: its new users need names of their own
-            targets = {name: (servers[name], data[name], f"{run_id}{'f' if name == 'floor' else ''}") for name in names}
-            rounds = [names] * options.rounds
-            turns = run_workload(workload, targets, rounds, options.seconds / options.rounds, options)
-            results[workload] = {name: Measurement.combine(measured) for name, measured in turns.items()}
-            for name, result in results[workload].items():
-                log(
-                    f"{label:<34} {name:<13} {result.rps:>9.1f} req/s  p50 {result.p50_ms:>8.1f} ms  "
-                    f"p99 {result.p99_ms:>8.1f} ms  {result.queries} queries  {result.requests} requests"
-                )
+        all_turns: dict[str, dict[str, list[Measurement]]] = {}  # per workload, per site, over the runs
+        for run in range(options.runs):
+            if options.runs > 1:
+                log(f"run {run + 1} of {options.runs}")
+            run_id = time.strftime("%H%M%S")
+            for workload, (label, _) in chosen(options).items():
+                names = [*SITES, *(["floor"] if workload in FLOOR_WORKLOADS else [])]
+                # the floor writes to drf_scim's database: its new users need names of their own
+                targets = {
+                    name: (servers[name], data[name], f"{run_id}{'f' if name == 'floor' else ''}") for name in names
+                }
+                rounds = [names] * options.rounds
+                turns = run_workload(workload, targets, rounds, options.seconds / options.rounds, options)
+                measured = {name: Measurement.combine(parts) for name, parts in turns.items()}
+                runs.setdefault(workload, []).append(measured)
+                for name, parts in turns.items():
+                    all_turns.setdefault(workload, {}).setdefault(name, []).extend(parts)
+                for name, result in measured.items():
+                    log(
+                        f"{label:<34} {name:<13} {result.rps:>9.1f} req/s  p50 {result.p50_ms:>8.1f} ms  "
+                        f"p99 {result.p99_ms:>8.1f} ms  {result.queries} queries  {result.requests} requests"
+                    )
+        for workload, by_site in all_turns.items():
+            results[workload] = {name: Measurement.combine(parts) for name, parts in by_site.items()}
         independence = {name: query_counts(servers[name], data[name]) for name in SITES}
         log(f"queries by size: {independence}")
     return {
@@ -260,6 +272,7 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
             "concurrency": options.concurrency,
             "seconds_per_workload": options.seconds,
             "rounds": options.rounds,
+            "runs": options.runs,
             "pgbouncer": options.pgbouncer,
         },
         "query_independence": independence["drf_scim"],
@@ -275,6 +288,16 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
                     if "floor" in results[workload]
                     else None
                 ),
+                "runs": [
+                    {
+                        "rps": {name: result.rps for name, result in measured.items()},
+                        "speedup": round(measured["drf_scim"].rps / measured["django-scim2"].rps, 3),
+                        "share_of_floor": (
+                            round(measured["drf_scim"].rps / measured["floor"].rps, 3) if "floor" in measured else None
+                        ),
+                    }
+                    for measured in runs[workload]
+                ],
             }
             for workload, (label, _) in chosen(options).items()
         ],
@@ -332,6 +355,10 @@ def main() -> None:
     add_arguments(parser)
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per workload and site")
     parser.add_argument(
+        "--runs", type=int, default=2,
+        help="measure every workload this many times over: the results combine them, with the spread between runs",
+    )  # fmt: skip
+    parser.add_argument(
         "--rounds", type=int, default=5,
         help="the sites of a workload take turns this many times (each for seconds/rounds), so drift hits all alike",
     )  # fmt: skip
@@ -342,9 +369,12 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="measure the last run's databases as they are (no seed)")
     options = parser.parse_args()
     # the results of record: every workload on fresh data of the default sizes, for the default time
-    knobs = ("users", "groups", "big_group", "seconds", "rounds", "workloads")
+    knobs = ("users", "groups", "big_group", "seconds", "rounds", "runs", "workloads")
     whole = not options.reuse and all(getattr(options, knob) == parser.get_default(knob) for knob in knobs)
     check_arguments(parser, options)
+    if options.runs < 1:
+        parser.error("--runs must be 1 or more")
+    options.adds *= options.runs  # the add-member workload adds each outsider once, in every run
     output = options.output or (RESULTS if whole else None)
     report = run(options)
     for line in target_lines(report):

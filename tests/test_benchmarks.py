@@ -267,6 +267,25 @@ def test_the_table_shows_every_workload_and_judges_every_target(tmp_path):
     assert "Adding a member: the same queries whatever the size: a: 5, b: 6 (not met)" in text
 
 
+def test_the_table_gives_the_spread_between_runs_as_a_range(tmp_path):
+    several = sample_report()
+    several["config"]["runs"] = 2
+    for workload in several["workloads"]:
+        floor = {"floor": 600.0} if workload["share_of_floor"] is not None else {}
+        workload["runs"] = [
+            {"rps": {"drf_scim": 280.0, "django-scim2": 100.0, **floor}, "speedup": 2.8, "share_of_floor": 0.47},
+            {"rps": {"drf_scim": 320.0, "django-scim2": 100.0, **floor}, "speedup": 3.2, "share_of_floor": 0.53},
+        ]
+    path = tmp_path / "results.md"
+    report.write_table(several, path)
+    text = path.read_text()
+    assert "2 runs one after the other, combined, with the lowest and highest run in parentheses" in text
+    assert "| GET user by id | 300 (280 to 320) | 100 (100 to 100) | 3.00x (2.80x to 3.20x) |" in text
+    assert "| 600 (50%, 47% to 53%) |" in text
+    report.write_table(sample_report(), path)  # one run: no range
+    assert "| GET user by id | 300 | 100 | 3.00x |" in path.read_text()
+
+
 def test_targets_are_judged_on_the_measured_values_not_on_their_rounding():
     close = sample_report()
     for workload in close["workloads"]:
