@@ -105,7 +105,8 @@ class SCIMPagination(BasePagination):
         self.cursor_page: CursorPage | None = None
         cursor = params.get(self.cursor_query_param)
         if cursor is not None:  # present, even empty: cursor paging (RFC 9865)
-            self.total = queryset.count()
+            keys = context.resource_keys  # an unfiltered list is counted on the SCIM rows alone
+            self.total = (queryset if keys is None else keys).count()
             companion = CursorPage.companion_key(queryset, view)
             self.cursor_page = CursorPage.fetch(queryset, request, context, cursor, self.count, companion)
             return self.cursor_page.rows

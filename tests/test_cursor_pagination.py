@@ -93,6 +93,20 @@ def test_a_deep_page_costs_what_the_first_one_does(api, users, django_assert_num
         api.get(f"{BASE}/Users?sortBy=userName&count=1&cursor={quote(pages[-2]['nextCursor'])}")
 
 
+def test_an_unfiltered_list_is_counted_on_the_scim_rows_alone(api, users, create_user, django_assert_num_queries):
+    api.delete(f"{BASE}/Users/{users['golf']}")
+    with django_assert_num_queries(3) as queries:  # token, COUNT, page
+        response = api.get(f"{BASE}/Users?count=2&cursor=")
+    assert response.body["totalResults"] == len(users) - 1
+    count = next(query["sql"] for query in queries.captured_queries if "COUNT(" in query["sql"])
+    assert "drf_scim_scimuser" in count and "auth_user" not in count
+    with django_assert_num_queries(3) as queries:
+        response = api.get(f"{BASE}/Users?count=2&cursor=&filter=title pr")
+    assert response.body["totalResults"] == len(users) - 2  # charlie has no title, golf is gone
+    count = next(query["sql"] for query in queries.captured_queries if "COUNT(" in query["sql"])
+    assert "auth_user" in count  # a filtered list is counted as it is filtered
+
+
 @pytest.mark.parametrize("cursor", ["garbage", "eyJwIjoxfQ:1x:abc"])
 def test_forged_cursor_is_invalid(api, users, cursor):
     response = api.get(f"{BASE}/Users?count=2&cursor={quote(cursor)}")
