@@ -214,12 +214,15 @@ class AuditTrail:
         return self.serializer(instance, writable_relations=writable_relations).to_representation(instance)
 
     def saved_document(self, instance: models.Model, serializer: Any = None) -> dict[str, Any]:
-        """The audited document of ``instance`` as a write saved it (rendered by ``serializer``, whose context
-        leaves the relations out, else by ``serializer()``), kept for the response (``rendered``)."""
+        """The audited document of ``instance`` as a write saved it, kept for the response to reuse
+        (``rendered``): rendered by ``serializer``, whose context leaves the relations out, else as
+        ``document()`` renders it (which a subclass may override: then nothing is kept)."""
         if serializer is None:
+            if type(self).document is not AuditTrail.document or type(self).serializer is not AuditTrail.serializer:
+                return self.document(instance)
             serializer = self.serializer(instance)
         document = serializer.to_representation(instance)
-        self._rendered[instance.pk] = Rendered.of(serializer, instance, document, serializer.context["omit"])
+        self._rendered[instance.pk] = Rendered.of(serializer, instance, document)
         return document
 
     def rendered(self, instance: models.Model) -> Rendered | None:

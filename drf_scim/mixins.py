@@ -26,6 +26,7 @@ from .exceptions import Uniqueness
 from .generics import etag_matches
 from .params import search_params
 from .patch import Operation, PatchRequest, parse_operations
+from .plans.rendered import Rendered
 from .receivers import membership_writes
 from .serializers.relations import relation_names
 from .settings import scim_settings
@@ -107,11 +108,16 @@ class ResourceChangeMixin:
         """Hook: the 409 for a unique constraint the save of ``serializer`` broke."""
         return conflicts.uniqueness_error(serializer)
 
+    def get_rendered(self, instance: models.Model) -> Rendered | None:
+        """Hook: what the response to this write may take from a rendering of ``instance`` made during it
+        (:mod:`drf_scim.plans.rendered`): the audit trail's. None renders the response anew."""
+        return self.audit_trail.rendered(instance)
+
     def get_response_serializer(self, serializer: Any, instance: models.Model) -> Any:
-        """The serializer of the response to a POST or PUT: ``serializer``, which saved ``instance``, given the
-        audit trail's rendering of it to take what it may from (:mod:`drf_scim.plans.rendered`). Its context
-        is the one ``get_serializer_context()`` made for it."""
-        rendered = self.audit_trail.rendered(instance)
+        """The serializer of the response to a POST or PUT: ``serializer``, which saved ``instance``, given
+        ``get_rendered()`` to take what it may from. Its context is the one ``get_serializer_context()`` made
+        for it."""
+        rendered = self.get_rendered(instance)
         if rendered is not None:
             serializer.context["rendered"] = rendered
         return serializer
@@ -216,7 +222,7 @@ class UpdateResourceMixin(ResourceChangeMixin):
         if patch.no_content:
             return Response(status=status.HTTP_204_NO_CONTENT, headers=headers)
         serializer = patch.get_response_serializer(
-            instance, queryset, self.refresh_relations, rendered=self.audit_trail.rendered(instance)
+            instance, queryset, self.refresh_relations, rendered=self.get_rendered(instance)
         )
         return Response(serializer.data, headers=headers)
 

@@ -29,10 +29,16 @@ _membership_writes = [0]  # a counter: a list, so the receiver moves it without 
 
 
 def membership_writes() -> int:
-    """How many changes of the user-group memberships the signals have seen in this process, drf_scim's own
-    included. It only grows: a create that finds it unchanged after its transaction and its receivers
-    knows that nothing added the new resource to a group (``CreateResourceMixin``), with no query."""
+    """How many writes of memberships this process has made: the changes of the user-group table the
+    signals see, and the writes of drf_scim's relation attributes, which send none (``count_membership_write``).
+    It only grows: a create that finds it unchanged after its transaction and its receivers knows that
+    nothing added the new resource to a group (``CreateResourceMixin``), with no query."""
     return _membership_writes[0]
+
+
+def count_membership_write() -> None:
+    """Count a write of memberships that sends no ``m2m_changed`` (``bulk_create()``, ``QuerySet.delete()``)."""
+    _membership_writes[0] += 1
 
 
 def account_saved(
@@ -80,7 +86,7 @@ def members_changed(
 ) -> None:
     """``user.groups`` or ``group.user_set`` changed outside SCIM: the groups concerned move on."""
     if action.startswith("post_"):
-        _membership_writes[0] += 1
+        count_membership_write()
     if scim_is_writing():
         return
     if action == "pre_clear" and not reverse:  # the groups a user leaves are known only before

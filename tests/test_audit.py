@@ -404,3 +404,43 @@ def test_the_user_and_group_pages_show_their_history_in_fixed_queries(api, creat
     assert "t29" in page.content.decode() and "all changes" in page.content.decode()
     group_page = staff.get(f"/admin/drf_scim/scimgroup/{SCIMGroup.objects.get(scim_id=group['id']).pk}/change/")
     assert "created" in group_page.content.decode()
+
+
+# -- one rendering for the audit row and the response ------------------------------------------------------------
+
+COUNTED = {"USER_SERIALIZER": "tests.testapp.serializers.CountedUserSerializer"}
+
+
+def counted_write(api, write: str, query: str = ""):
+    """A write of a user whose renderingCount attribute says which rendering shows it."""
+    if write == "post":
+        return api.post(f"{BASE}/Users{query}", user_body())
+    user = api.post(f"{BASE}/Users", user_body())
+    if write == "put":
+        return api.put(f"{BASE}/Users/{user.body['id']}{query}", user_body(title="Guide"))
+    return api.patch(f"{BASE}/Users/{user.body['id']}{query}", patch_body({"op": "add", "path": "title", "value": "G"}))
+
+
+@override_settings(DRF_SCIM=COUNTED)
+@pytest.mark.parametrize("write", ["post", "put", "patch"])
+def test_a_writes_response_is_the_rendering_its_audit_row_records(api, write):
+    response = counted_write(api, write)
+    assert response.status_code in (200, 201)
+    recorded = SCIMChange.objects.latest("pk").changes["renderingCount"]["new"]
+    assert response.body["renderingCount"] == recorded
+    assert response.body["groups"] == []  # the relations are rendered for the response itself
+    assert set(response.body) == set(api.get(f"{BASE}/Users/{response.body['id']}").body)
+
+
+@override_settings(DRF_SCIM=COUNTED)
+@pytest.mark.parametrize("write", ["post", "put", "patch"])
+@pytest.mark.parametrize("query", ["?attributes=userName,renderingCount", "?excludedAttributes=emails,name"])
+def test_a_write_asking_for_attributes_has_its_response_rendered_anew(api, write, query):
+    response = counted_write(api, write, query)
+    assert response.status_code in (200, 201)
+    recorded = SCIMChange.objects.latest("pk").changes["renderingCount"]["new"]
+    assert int(response.body["renderingCount"]) > int(recorded)
+    if "excludedAttributes" in query:
+        assert "emails" not in response.body and "name" not in response.body and "userName" in response.body
+    else:
+        assert set(response.body) == {"schemas", "id", "userName", "renderingCount"}

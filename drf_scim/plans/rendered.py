@@ -8,10 +8,15 @@ make the two renderings differ (``reusable_by``):
 
 - the request asks for no projection: ``attributes`` and ``excludedAttributes`` change what an attribute
   renders (a manager's ``displayName``, returned on request), the audit trail renders without one;
-- the response's serializer is of the class that rendered, and its ``to_representation`` is drf_scim's (an
-  override may render what it likes);
+- the response's serializer is of the class that rendered, with the same context (but for what a rendering
+  of the audit trail sets: ``projection``, ``omit``), and its ``to_representation`` is drf_scim's (an override
+  may render what it likes);
 - the resource is still at the version rendered: a receiver of the change signals that saved it since has
   the response render it anew.
+
+The attributes whose fields read related rows after a write (annotations, prefetches: the relations that
+``refresh_relations`` reads back) are always rendered anew. The document is shared, not copied: what holds a
+``Rendered`` must not change it.
 """
 
 from __future__ import annotations
@@ -22,22 +27,27 @@ from typing import Any
 
 from django.db import models
 
+# What a rendering for the audit trail, or for the response, sets in a serializer's context itself.
+RENDERING_KEYS = frozenset({"projection", "omit", "rendered", "changed"})
+
 
 @dataclass(frozen=True)
 class Rendered:
-    """``document``: the resource's representation, rendered by a ``serializer_class`` without the attributes
-    in ``omitted`` and without projection, at the ``version`` (ETag) its SCIM row then had."""
+    """``document``: the resource's representation, rendered by a ``serializer_class`` in ``context`` without
+    the attributes in ``omitted`` and without projection, at the ``version`` (ETag) its SCIM row then had."""
 
     serializer_class: type
+    context: dict[str, Any]
     document: dict[str, Any]
     omitted: frozenset[str]
     version: str
 
     @classmethod
-    def of(
-        cls, serializer: Any, instance: models.Model, document: dict[str, Any], omitted: Collection[str]
-    ) -> Rendered:
-        return cls(type(serializer), document, frozenset(omitted), serializer.get_resource(instance).etag)
+    def of(cls, serializer: Any, instance: models.Model, document: dict[str, Any]) -> Rendered:
+        """What ``serializer`` rendered of ``instance``: ``document``."""
+        omitted: Collection[str] = serializer.context.get("omit") or ()
+        version = serializer.get_resource(instance).etag
+        return cls(type(serializer), context_of(serializer), document, frozenset(omitted), version)
 
     def reusable_by(self, serializer: Any, instance: models.Model) -> bool:
         """Whether ``serializer`` may take the attributes of ``instance`` from ``document``."""
@@ -49,4 +59,10 @@ class Rendered:
             and type(serializer).to_representation is SCIMSerializer.to_representation
             and (projection is None or not projection.prunes)
             and serializer.get_resource(instance).etag == self.version
+            and context_of(serializer) == self.context
         )
+
+
+def context_of(serializer: Any) -> dict[str, Any]:
+    """The context of ``serializer`` but for what a rendering sets itself (``RENDERING_KEYS``)."""
+    return {key: value for key, value in serializer.context.items() if key not in RENDERING_KEYS}

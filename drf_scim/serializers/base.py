@@ -263,18 +263,32 @@ class SCIMSerializer(ResourceStorageMixin, SCIMSerializerMixin, serializers.Seri
         return {"schemas": [core, *(urn for urn in extensions if urn in data)], **data}
 
     def reuse_rendered(self, instance: models.Model, rendered: Rendered) -> dict[str, Any]:
-        """The representation of ``instance``: the attributes ``rendered`` holds taken from it, the ones it
-        was rendered without (the relations) rendered now, in the order of the fields."""
+        """The representation of ``instance``: the attributes ``rendered`` holds taken from it; the ones it
+        was rendered without (the relations) and those that read related rows rendered now; in the order
+        of the fields."""
         plan = self._render_plan
-        fresh = self.render_fields(instance, [entry for entry in plan if entry[0].field_name in rendered.omitted])
+        anew = rendered.omitted | self._fetched_names
+        fresh = self.render_fields(instance, [entry for entry in plan if entry[0].field_name in anew])
         document = rendered.document
         data = {}
         for field, *_ in plan:
             name = field.field_name
-            source = fresh if name in rendered.omitted else document
+            source = fresh if name in anew else document
             if name in source:
                 data[name] = source[name]
         return data
+
+    @cached_property
+    def _fetched_names(self) -> frozenset[str]:
+        """The attributes whose fields, at any depth, read related rows that a write may change and
+        ``refresh_relations`` reads back (annotations, prefetches)."""
+        names = set()
+        for field in self._fetching_fields():
+            if hasattr(field, "get_annotations") or hasattr(field, "get_prefetches"):
+                while field.parent is not None and field.parent is not self:
+                    field = field.parent
+                names.add(field.field_name)
+        return frozenset(names)
 
     @cached_property
     def _schema_urns(self) -> tuple[str, tuple[str, ...]]:

@@ -33,6 +33,7 @@ from ..filters.translate import (
     IdTarget,
     Target,
 )
+from ..receivers import count_membership_write
 from ..reverse import resource_location
 from ..schema.attributes import STRING, Attribute, attribute_of
 from ..settings import scim_settings
@@ -185,12 +186,16 @@ class RelatedResourcesAttribute(MultiValuedAttribute):
         current = set(self.rows(instance).values_list(inner, flat=True))
         wanted = {obj.pk for obj in objects}
         if current - wanted:
+            count_membership_write()
             self.rows(instance).filter(**{f"{inner}__in": current - wanted}).delete()
         self.add_related(instance, [obj for obj in objects if obj.pk not in current])
 
     def add_related(self, instance: models.Model, objects: list[models.Model]) -> None:
         """Insert the rows that are missing; rows already there are left alone."""
+        if not objects:
+            return
         through = self.get_through()
+        count_membership_write()  # bulk_create sends no m2m_changed
         through.objects.bulk_create(
             [through(**{f"{self.outer_column}_id": instance.pk, f"{self.inner_column}_id": obj.pk}) for obj in objects],
             ignore_conflicts=True,
@@ -204,12 +209,15 @@ class RelatedResourcesAttribute(MultiValuedAttribute):
         conditions = {name.removeprefix(prefix): value for name, value in self.get_extra_row_filter().items()}
         inner = through._meta.get_field(self.inner_column).related_model._default_manager
         keys = inner.filter(scim__scim_id__in=ids, scim__tenant=tenant_of(self), **conditions).values("pk")
+        count_membership_write()  # QuerySet.delete() sends no m2m_changed
         through.objects.filter(**{f"{self.outer_column}_id": instance.pk, f"{prefix[:-2]}_id__in": keys}).delete()
 
     def remove_matching(self, instance: models.Model, condition: Any) -> None:
+        count_membership_write()
         self.rows(instance).filter(condition).delete()
 
     def clear_related(self, instance: models.Model) -> None:
+        count_membership_write()
         self.rows(instance).delete()
 
     def apply_changes(self, instance: models.Model, changes: Sequence[RelationChange]) -> None:
@@ -421,3 +429,11 @@ class GroupsAttribute(RelatedResourcesAttribute):
 
     def get_queryset(self) -> models.QuerySet:
         return Group.objects.filter(scim__tenant=tenant_of(self)).select_related("scim")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ManagerSerializer":  # its home is serializers/manager.py, which imports this module
+        from .manager import ManagerSerializer
+
+        return ManagerSerializer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

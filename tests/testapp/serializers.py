@@ -33,3 +33,24 @@ class AcmeExtension(SCIMExtension):
 class AcmeUserSerializer(UserSerializer):
     class Meta(UserSerializer.Meta):
         extensions = [EnterpriseUserExtension, AcmeExtension]
+
+
+class RenderingCount(StringAttribute):
+    """A read-only attribute that renders how many times it has been rendered: it shows which rendering a
+    response is."""
+
+    renderings = 0
+
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, source="*", **kwargs)
+
+    def to_representation(self, value):
+        RenderingCount.renderings += 1
+        return str(RenderingCount.renderings)
+
+
+class CountedUserSerializer(UserSerializer):
+    renderingCount = RenderingCount()
+
+    class Meta(UserSerializer.Meta):
+        pass
