@@ -100,8 +100,12 @@ def _key(value: Any) -> str:
 
 
 def same(a: Any, b: Any) -> bool:
-    """Equal JSON values of the same type (``1`` is not ``true``)."""
-    return type(a) is type(b) and _key(a) == _key(b)
+    """Equal JSON values of the same type (``1`` is not ``true``, nor ``[1]`` ``[true]``)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (dict, list)):
+        return _key(a) == _key(b)
+    return a == b  # a string, a number, a boolean, null: compared as they are
 
 
 def secrets_set(serializer: Any) -> dict[str, str]:
