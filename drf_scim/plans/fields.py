@@ -26,17 +26,19 @@ FIELD_HOOKS = ("get_fields", "get_fields_cache_key")  # a project's override may
 class FieldPlan:
     """What every serializer with one fields key shares.
 
-    ``prototypes``: the fields as built, unbound. Filled on first use: ``fetching_paths`` (where, among
+    ``prototypes``: the fields as built, unbound. Filled on first use: ``fetching_paths`` and ``fetched_names``
+    (where, among
     the nested fields, the fields that fetch related rows are), ``indexed`` (the multi-valued attributes
     of the JSON document, by their path in it), ``shared_reading`` (nested attributes bound once under a
     context-free serializer, which every serializer that renders may use).
     """
 
-    __slots__ = ("fetching_paths", "indexed", "prototypes", "shared_reading")
+    __slots__ = ("fetched_names", "fetching_paths", "indexed", "prototypes", "shared_reading")
 
     def __init__(self, prototypes: dict[str, serializers.Field]) -> None:
         self.prototypes = prototypes
         self.fetching_paths: list[tuple[str, ...]] | None = None
+        self.fetched_names: frozenset[str] | None = None
         self.indexed: dict[str, list[str]] | None = None
         self.shared_reading: dict[str, serializers.Field] | None = None
 

@@ -216,19 +216,7 @@ class SCIMSerializer(ResourceStorageMixin, SCIMSerializerMixin, serializers.Seri
         Where they are among the nested fields is found once per serializer class; each request then
         reaches just those, instead of walking (and copying) every nested field.
         """
-        plan = self.field_plan
-        paths = plan.fetching_paths if plan is not None else None
-        if paths is None:
-            paths = []
-            stack = [((name,), field) for name, field in self.fields.items()]
-            while stack:
-                path, field = stack.pop(0)
-                if any(hasattr(field, hook) for hook in ("get_select_related", "get_prefetches", "get_annotations")):
-                    paths.append(path)
-                if isinstance(field, serializers.Serializer) and field.source == "*":
-                    stack.extend(((*path, name), child) for name, child in field.fields.items())
-            if plan is not None:
-                plan.fetching_paths = paths
+        paths, _ = self._fetching_paths()
         readable = {field.field_name for field in self._rendered_fields}
         for path in paths:
             if path[0] in readable:
@@ -236,6 +224,26 @@ class SCIMSerializer(ResourceStorageMixin, SCIMSerializerMixin, serializers.Seri
                 for name in path[1:]:
                     field = field.fields[name]
                 yield field
+
+    def _fetching_paths(self) -> tuple[list[tuple[str, ...]], frozenset[str]]:
+        """Where the fields that fetch related rows are among the nested fields, and the top-level attributes
+        holding those that read rows a write may change (annotations, prefetches), found once per field plan."""
+        plan = self.field_plan
+        if plan is not None and plan.fetching_paths is not None and plan.fetched_names is not None:
+            return plan.fetching_paths, plan.fetched_names
+        paths, fetched = [], set()
+        stack = [((name,), field) for name, field in self.fields.items()]
+        while stack:
+            path, field = stack.pop(0)
+            if any(hasattr(field, hook) for hook in ("get_select_related", "get_prefetches", "get_annotations")):
+                paths.append(path)
+                if hasattr(field, "get_annotations") or hasattr(field, "get_prefetches"):
+                    fetched.add(path[0])
+            if isinstance(field, serializers.Serializer) and field.source == "*":
+                stack.extend(((*path, name), child) for name, child in field.fields.items())
+        if plan is not None:
+            plan.fetching_paths, plan.fetched_names = paths, frozenset(fetched)
+        return paths, frozenset(fetched)
 
     def _all_fields(self, fields: Iterable[serializers.Field] | None = None):
         """The fields a response renders (or ``fields``), nested ``source="*"`` ones included."""
@@ -278,17 +286,11 @@ class SCIMSerializer(ResourceStorageMixin, SCIMSerializerMixin, serializers.Seri
                 data[name] = source[name]
         return data
 
-    @cached_property
+    @property
     def _fetched_names(self) -> frozenset[str]:
         """The attributes whose fields, at any depth, read related rows that a write may change and
         ``refresh_relations`` reads back (annotations, prefetches)."""
-        names = set()
-        for field in self._fetching_fields():
-            if hasattr(field, "get_annotations") or hasattr(field, "get_prefetches"):
-                while field.parent is not None and field.parent is not self:
-                    field = field.parent
-                names.add(field.field_name)
-        return frozenset(names)
+        return self._fetching_paths()[1]
 
     @cached_property
     def _schema_urns(self) -> tuple[str, tuple[str, ...]]:
