@@ -235,7 +235,6 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
         servers["floor"] = Server(f"http://127.0.0.1:{SITES['drf_scim']['port']}/floor")
         data = {name: discover(name, servers[name], options) for name in SITES}
         data["floor"] = data["drf_scim"]
-        all_turns: dict[str, dict[str, list[Measurement]]] = {}  # per workload, per site, over the runs
         for run in range(options.runs):
             if options.runs > 1:
                 log(f"run {run + 1} of {options.runs}")
@@ -250,15 +249,13 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
                 turns = run_workload(workload, targets, rounds, options.seconds / options.rounds, options)
                 measured = {name: Measurement.combine(parts) for name, parts in turns.items()}
                 runs.setdefault(workload, []).append(measured)
-                for name, parts in turns.items():
-                    all_turns.setdefault(workload, {}).setdefault(name, []).extend(parts)
                 for name, result in measured.items():
                     log(
                         f"{label:<34} {name:<13} {result.rps:>9.1f} req/s  p50 {result.p50_ms:>8.1f} ms  "
                         f"p99 {result.p99_ms:>8.1f} ms  {result.queries} queries  {result.requests} requests"
                     )
-        for workload, by_site in all_turns.items():
-            results[workload] = {name: Measurement.combine(parts) for name, parts in by_site.items()}
+        for workload, measured in runs.items():
+            results[workload] = {name: Measurement.combine([run[name] for run in measured]) for name in measured[0]}
         independence = {name: query_counts(servers[name], data[name]) for name in SITES}
         log(f"queries by size: {independence}")
     return {

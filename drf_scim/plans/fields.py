@@ -26,11 +26,11 @@ FIELD_HOOKS = ("get_fields", "get_fields_cache_key")  # a project's override may
 class FieldPlan:
     """What every serializer with one fields key shares.
 
-    ``prototypes``: the fields as built, unbound. Filled on first use: ``fetching_paths`` and ``fetched_names``
-    (where, among
-    the nested fields, the fields that fetch related rows are), ``indexed`` (the multi-valued attributes
-    of the JSON document, by their path in it), ``shared_reading`` (nested attributes bound once under a
-    context-free serializer, which every serializer that renders may use).
+    ``prototypes``: the fields as built, unbound. Filled on first use: ``fetching_paths`` (where, among the
+    nested fields, the fields that fetch related rows are) and ``fetched_names`` (the attributes holding those
+    that read rows a write may change), ``indexed`` (the multi-valued attributes of the JSON document, by
+    their path in it), ``shared_reading`` (nested attributes bound once under a context-free serializer,
+    which every serializer that renders may use).
     """
 
     __slots__ = ("fetched_names", "fetching_paths", "indexed", "prototypes", "shared_reading")

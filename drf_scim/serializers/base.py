@@ -229,7 +229,7 @@ class SCIMSerializer(ResourceStorageMixin, SCIMSerializerMixin, serializers.Seri
         """Where the fields that fetch related rows are among the nested fields, and the top-level attributes
         holding those that read rows a write may change (annotations, prefetches), found once per field plan."""
         plan = self.field_plan
-        if plan is not None and plan.fetching_paths is not None and plan.fetched_names is not None:
+        if plan is not None and plan.fetched_names is not None:  # set with fetching_paths
             return plan.fetching_paths, plan.fetched_names
         paths, fetched = [], set()
         stack = [((name,), field) for name, field in self.fields.items()]

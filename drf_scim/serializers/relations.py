@@ -186,8 +186,7 @@ class RelatedResourcesAttribute(MultiValuedAttribute):
         current = set(self.rows(instance).values_list(inner, flat=True))
         wanted = {obj.pk for obj in objects}
         if current - wanted:
-            count_membership_write()
-            self.rows(instance).filter(**{f"{inner}__in": current - wanted}).delete()
+            self.delete_rows(self.rows(instance).filter(**{f"{inner}__in": current - wanted}))
         self.add_related(instance, [obj for obj in objects if obj.pk not in current])
 
     def add_related(self, instance: models.Model, objects: list[models.Model]) -> None:
@@ -209,16 +208,21 @@ class RelatedResourcesAttribute(MultiValuedAttribute):
         conditions = {name.removeprefix(prefix): value for name, value in self.get_extra_row_filter().items()}
         inner = through._meta.get_field(self.inner_column).related_model._default_manager
         keys = inner.filter(scim__scim_id__in=ids, scim__tenant=tenant_of(self), **conditions).values("pk")
-        count_membership_write()  # QuerySet.delete() sends no m2m_changed
-        through.objects.filter(**{f"{self.outer_column}_id": instance.pk, f"{prefix[:-2]}_id__in": keys}).delete()
+        rows = through.objects.filter(**{f"{self.outer_column}_id": instance.pk, f"{prefix[:-2]}_id__in": keys})
+        self.delete_rows(rows)
 
     def remove_matching(self, instance: models.Model, condition: Any) -> None:
-        count_membership_write()
-        self.rows(instance).filter(condition).delete()
+        self.delete_rows(self.rows(instance).filter(condition))
 
     def clear_related(self, instance: models.Model) -> None:
+        self.delete_rows(self.rows(instance))
+
+    @staticmethod
+    def delete_rows(rows: models.QuerySet) -> None:
+        """Delete rows of the through table, counted as a membership write: ``QuerySet.delete()`` sends no
+        ``m2m_changed`` (``receivers.membership_writes``)."""
         count_membership_write()
-        self.rows(instance).delete()
+        rows.delete()
 
     def apply_changes(self, instance: models.Model, changes: Sequence[RelationChange]) -> None:
         """Apply PATCH's deltas on this attribute in order, never loading the relation: every id is looked up
@@ -295,10 +299,10 @@ class RelatedResourcesAttribute(MultiValuedAttribute):
 
     def watched_when_created(self) -> bool:
         """Whether a resource just created holds none of these references but those its create set, unless
-        a membership change was signalled meanwhile (``receivers.membership_writes``): true of the user-group
-        table, whose many-to-many changes drf_scim's receivers count. A write that bypasses the signals
-        (``bulk_create()``, raw SQL) during a create is not seen: its response shows the references the
-        next read does."""
+        a membership write was counted meanwhile (``receivers.membership_writes``): true of the user-group
+        table, whose writes drf_scim counts (its receivers' and its own relation writes). Host code that
+        bypasses the signals (``bulk_create()``, raw SQL) during a create is not seen: its response shows the
+        references the next read does."""
         user_model = get_user_model()
         return hasattr(user_model, "groups") and self.get_through() is user_model.groups.through
 
