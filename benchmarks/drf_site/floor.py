@@ -3,7 +3,9 @@
 The lookup and the GET of a user are one indexed query and json.dumps. POST and PATCH of ``active`` write
 the rows drf_scim's write, in one transaction, through the ORM's plainest calls: a POST inserts the user,
 its SCIM row and its indexed email; a PATCH locks the SCIM row as drf_scim does, updates the user's
-``is_active``, then the SCIM row's document, version (the ETag) and modification time. No authentication,
+``is_active``, then the SCIM row's document, version (the ETag) and modification time. Both then write the
+change's audit row and outbox event with drf_scim's own one-statement INSERT (the least they cost), holding
+what drf_scim's hold: the attributes changed, old and new, and the event's resource or PatchOp. No authentication,
 no content negotiation, no schema, no validation, no reading back and no error handling (it answers what
 the benchmark sends): the least drf_scim's way of storing a user costs through Django's ORM. The rows and
 attributes are the ones drf_scim reads and renders (tests/test_benchmarks.py compares the statements).
@@ -14,6 +16,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
+import uuid
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
@@ -25,7 +28,8 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from drf_scim.adoption import scim_writes
-from drf_scim.models import SCIMUser, SCIMValue
+from drf_scim.models import SCIMChange, SCIMEvent, SCIMUser, SCIMValue
+from drf_scim.plans.inserts import record_change
 
 FIELDS = (
     "scim_id",
@@ -126,22 +130,62 @@ def create(request: HttpRequest) -> HttpResponse:
             )
             for item in emails
         )
-    row = {
-        name: getattr(user, name.removeprefix("user__")) if name.startswith("user__") else getattr(resource, name)
-        for name in FIELDS
-    }
-    return respond(render(row), status=201)
+        row = {
+            name: getattr(user, name.removeprefix("user__")) if name.startswith("user__") else getattr(resource, name)
+            for name in FIELDS
+        }
+        created = render(row)
+        changes = {
+            "userName": {"old": None, "new": user.username},
+            **{f"name.{key}": {"old": None, "new": value} for key, value in body["name"].items()},
+            "emails": {"added": emails, "removed": []},
+            "active": {"old": None, "new": user.is_active},
+        }
+        audit(resource, SCIMChange.Operation.CREATED, changes, ["prov:create"], created)
+    return respond(created, status=201)
 
 
 def patch_active(request: HttpRequest, scim_id: str) -> HttpResponse:
-    active = json.loads(request.body)["Operations"][0]["value"]
+    body = json.loads(request.body)
+    active = body["Operations"][0]["value"]
     with transaction.atomic():
         locked = SCIMUser.objects.select_for_update(of=("self",)).filter(scim_id=scim_id)
         row = next(iter(locked.values("pk", "user_id", *FIELDS)[:1]), None)
         if row is None:
             return HttpResponse(status=404)
-        now, document = timezone.now(), {**row["data"], "active": active}
+        now, document, was = timezone.now(), {**row["data"], "active": active}, row["user__is_active"]
         get_user_model().objects.filter(pk=row["user_id"]).update(is_active=active)
         SCIMUser.objects.filter(pk=row["pk"]).update(data=document, version=F("version") + 1, last_modified=now)
-    row.update(data=document, user__is_active=active, version=row["version"] + 1, last_modified=now)
+        row.update(data=document, user__is_active=active, version=row["version"] + 1, last_modified=now)
+        if was == active:
+            operation, events = SCIMChange.Operation.PATCHED, ["prov:patch"]
+        else:
+            operation = SCIMChange.Operation.ACTIVATED if active else SCIMChange.Operation.DEACTIVATED
+            events = ["prov:patch", "prov:activate" if active else "prov:deactivate"]
+        resource = SCIMUser(scim_id=row["scim_id"], external_id=row["external_id"], version=row["version"])
+        changes = {"active": {"old": was, "new": active}} if was != active else {}
+        audit(resource, operation, changes, events, body)
     return respond(render(row))
+
+
+def audit(resource: SCIMUser, operation: str, changes: dict, events: list[str], data: dict) -> None:
+    """The audit row of a change to ``resource`` and its outbox event, as drf_scim writes them."""
+    change = SCIMChange(
+        resource_type="User",
+        resource_id=resource.scim_id,
+        operation=operation,
+        request_id=uuid.uuid4().hex,
+        changes=changes,
+    )
+    event = SCIMEvent(
+        created=change.timestamp,
+        resource_type="User",
+        resource_id=resource.scim_id,
+        uri=f"/Users/{resource.scim_id}",
+        external_id=resource.external_id or "",
+        events=events,
+        attributes=list(changes),
+        data=data,
+        version=f'W/"{resource.version}"',
+    )
+    record_change(change, event, "default")
