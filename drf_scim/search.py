@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from rest_framework.response import Response
@@ -12,6 +13,7 @@ from .filters.backends import UnknownSortAttribute
 from .filters.translate import UnknownAttribute
 from .pagination import list_response
 from .params import search_params
+from .plans.custom import custom_plans
 from .settings import scim_settings
 from .tenancy import get_tenant
 from .views import SCIMViewMixin
@@ -62,6 +64,8 @@ class RootSearchView(SCIMViewMixin, APIView):
                 unknown.append(exc)
         if unknown and len(unknown) == len(views):
             raise unknown[0]  # no resource type knows the attribute: the client's mistake
+        # one filter for every type: a LIKE pattern in it is planned for its value (drf_scim.plans.custom)
+        patterned = any(view.scim_context.custom_plans for view in views)
         if unknown:
             # A comparison on an attribute one type lacks is false for that type; its sort is skipped.
             for view in views:
@@ -75,7 +79,14 @@ class RootSearchView(SCIMViewMixin, APIView):
         paginator = scim_settings.PAGINATION_CLASS()
         start = paginator.get_start_index(params)
         count = paginator.get_count(params)
-        counts = [queryset.count() for _, queryset in querysets]
+
+        def statements(using: str) -> AbstractContextManager[None]:
+            return custom_plans(using) if patterned else nullcontext()
+
+        counts = []
+        for _, queryset in querysets:
+            with statements(queryset.db):
+                counts.append(queryset.count())
         offset, remaining, resources = start - 1, count, []
         for (view, queryset), size in zip(querysets, counts, strict=True):
             if remaining <= 0:
@@ -83,7 +94,8 @@ class RootSearchView(SCIMViewMixin, APIView):
             if offset >= size:
                 offset -= size
                 continue
-            page = list(queryset[offset : offset + remaining])
+            with statements(queryset.db):
+                page = list(queryset[offset : offset + remaining])
             resources.extend(view.get_serializer(page, many=True).data)
             remaining -= len(page)
             offset = 0

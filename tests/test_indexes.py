@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from drf_scim.constants import SEARCH_REQUEST_SCHEMA
 from tests.helpers import BASE
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's EXPLAIN names the index")
@@ -87,3 +88,34 @@ def test_username_and_group_name_suffix_filters_read_their_reversed_key_indexes(
     seed_and_analyse(users=3000, groups=1000)
     assert "drf_scim_user_name_suffix" in indexes_read(api, "Users", 'userName ew "12@Example.com"')
     assert "drf_scim_display_name_suffix" in indexes_read(api, "Groups", 'displayName ew "P12"')
+
+
+def prepared_statements() -> list[str]:
+    """The SQL of the statements this connection has prepared."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.skipif(
+    not connection.settings_dict["OPTIONS"].get("prepare_threshold"),
+    reason="psycopg prepares statements only with server-side binding and a prepare_threshold",
+)
+def test_pattern_filters_are_planned_for_their_pattern_and_never_prepared(api, db):
+    """A generic plan cannot know how many users a LIKE pattern matches (at 1,000,000 users it walked the
+    primary key for a page of ``co``, a second a request): co, sw and ew are planned for their value each
+    time, while the lookups whose plan is the same for every value are prepared."""
+    seed_and_analyse(users=60, groups=2)
+    filters = ['userName co "1@example"', 'userName sw "user1"', 'userName ew "1@example.com"']
+    for _ in range(2 * connection.settings_dict["OPTIONS"]["prepare_threshold"]):
+        for text in filters:
+            response = api.get(f"{BASE}/Users", {"filter": text, "count": 1})
+            assert (response.status_code, len(response.body["Resources"])) == (200, 1), text
+            assert response.body["totalResults"] > 1  # the COUNT ran too
+        found = api.get(f"{BASE}/Users", {"filter": 'userName eq "user1@example.com"'}).body
+        assert found["totalResults"] == 1
+        searched = api.post(f"{BASE}/.search", {"schemas": [SEARCH_REQUEST_SCHEMA], "filter": filters[0], "count": 1})
+        assert (searched.status_code, len(searched.body["Resources"])) == (200, 1)
+    statements = prepared_statements()
+    assert any('"user_name_key" = $' in statement for statement in statements), statements
+    assert [statement for statement in statements if " LIKE " in statement] == []

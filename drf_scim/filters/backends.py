@@ -12,7 +12,7 @@ from ..context import FilteredList, SCIMRequestContext, context_of
 from ..django_internals import defer_filter
 from ..exceptions import InvalidFilter, InvalidValue
 from ..settings import scim_settings
-from .budget import FilterTooComplex, check_budget
+from .budget import FilterCost, FilterTooComplex, check_budget
 from .grammar import FilterSyntaxError, parse_filter, parse_path
 from .translate import FilterTranslator, UnknownAttribute
 
@@ -35,10 +35,10 @@ def get_translator(view: Any, context: SCIMRequestContext) -> FilterTranslator:
     )
 
 
-def check_filter_budget(node: Any) -> None:
-    """A 400 invalidFilter for a filter beyond the complexity budget of the ``FILTER_MAX_*`` settings."""
+def check_filter_budget(node: Any) -> FilterCost:
+    """The cost of a filter; a 400 invalidFilter beyond the complexity budget of the ``FILTER_MAX_*`` settings."""
     try:
-        check_budget(
+        return check_budget(
             node,
             max_clauses=scim_settings.FILTER_MAX_CLAUSES,
             max_value_filters=scim_settings.FILTER_MAX_VALUE_FILTERS,
@@ -67,7 +67,8 @@ class SCIMFilterBackend(BaseFilterBackend):
             )
         except FilterSyntaxError as exc:
             raise InvalidFilter(str(exc)) from None
-        check_filter_budget(node)
+        # a LIKE pattern's best plan depends on the pattern: planned for it every time (drf_scim.plans.custom)
+        context.custom_plans = check_filter_budget(node).pattern_clauses > 0
         condition = get_translator(view, context).to_q(node)
         if queryset is not context.planned:  # an earlier backend or an override changed it: no plan's page
             return queryset.filter(condition)

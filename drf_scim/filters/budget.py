@@ -15,6 +15,7 @@ from .nodes import And, Comparison, Node, Not, Or, Present, ValueFilter
 __all__ = ["FilterCost", "FilterTooComplex", "check_budget", "cost_of"]
 
 SUBSTRING_OPERATORS = frozenset({"co", "ew"})
+PATTERN_OPERATORS = frozenset({"co", "sw", "ew"})  # LIKE patterns: their best plan depends on the value
 
 
 class FilterTooComplex(ValueError):
@@ -26,6 +27,7 @@ class FilterCost:
     clauses: int = 0
     value_filters: int = 0
     substring_clauses: int = 0
+    pattern_clauses: int = 0
 
 
 def cost_of(node: Node) -> FilterCost:
@@ -44,6 +46,7 @@ def cost_of(node: Node) -> FilterCost:
         elif isinstance(current, Comparison):
             cost.clauses += 1
             cost.substring_clauses += current.operator in SUBSTRING_OPERATORS
+            cost.pattern_clauses += current.operator in PATTERN_OPERATORS
         elif isinstance(current, Present):
             cost.clauses += 1
     return cost
