@@ -13,7 +13,6 @@ from django.core.signals import setting_changed
 from django.db import DatabaseError
 from django.db.models.signals import post_delete, post_save
 from django.http import QueryDict
-from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from oauth2_provider.models import get_access_token_model
@@ -126,7 +125,9 @@ class SCIMOAuth2Authentication(OAuth2Authentication):
 
     invalid_token_class = InvalidToken
 
-    @method_decorator(sensitive_variables("token", "access_token", "result"))
+    # Decorated as a plain function (it passes ``self`` through): method_decorator would rebuild the wrapper
+    # on every request.
+    @sensitive_variables("token", "access_token", "result")
     def authenticate(self, request: Any) -> tuple[Any, Any] | None:
         if "access_token" in getattr(request, "_request", request).GET:
             raise TokenInURL()

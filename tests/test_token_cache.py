@@ -94,3 +94,20 @@ def test_a_token_given_a_new_value_in_this_process_loses_the_old_one_at_once(api
     assert api.get(f"{BASE}/Users").status_code == 401
     api.credentials(HTTP_AUTHORIZATION="Bearer a-brand-new-value")
     assert api.get(f"{BASE}/Users").status_code == 200
+
+
+def test_an_error_report_hides_the_bearer_token_of_the_request_that_failed(rf):
+    """Django's error reports list each frame's variables; the token's are masked as sensitive."""
+    from django.views.debug import ExceptionReporter
+    from rest_framework.request import Request
+
+    from drf_scim.authentication import SCIMOAuth2Authentication
+
+    request = rf.get(f"{BASE}/Users", HTTP_AUTHORIZATION="Bearer not-for-the-logs-1234")
+    with mock.patch.object(token_cache, "get", side_effect=RuntimeError("the cache failed")):
+        with pytest.raises(RuntimeError) as raised:
+            SCIMOAuth2Authentication().authenticate(Request(request))
+    reporter = ExceptionReporter(request, raised.type, raised.value, raised.tb)
+    frames = {frame["function"]: dict(frame["vars"]) for frame in reporter.get_traceback_frames()}
+    assert frames["authenticate"]["token"] == reporter.filter.cleansed_substitute
+    assert "not-for-the-logs-1234" not in reporter.get_traceback_text()
