@@ -218,6 +218,14 @@ def explain(site: dict[str, Any], token: str, users: int) -> dict[str, list[dict
     return json.loads(manage(site, "shell", "-c", script).strip().splitlines()[-1])
 
 
+def database_storage(database: str) -> dict[str, Any]:
+    """The seeded database's size and PostgreSQL's shared buffers: past them, reads go to the OS's cache."""
+    query = "SELECT pg_database_size(current_database()), current_setting('shared_buffers')"
+    answer = subprocess.run(["psql", "-d", database, "-tAc", query], capture_output=True, text=True, check=True)
+    size, shared_buffers = answer.stdout.strip().split("|")
+    return {"database_mb": round(int(size) / 2**20), "shared_buffers": shared_buffers}
+
+
 def measure_size(options: argparse.Namespace, port: int) -> dict[str, Any]:
     """One size: seeded, served, measured workload by workload, the filters' plans read."""
     site = {**SITES["drf_scim"], "database": DATABASE, "port": port}
@@ -225,6 +233,7 @@ def measure_size(options: argparse.Namespace, port: int) -> dict[str, Any]:
     started = time.perf_counter()
     bearer = prepare("drf_scim", site, options)
     timings = {"seed": time.perf_counter() - started}
+    storage = database_storage(DATABASE)
     results: dict[str, Any] = {}
     with gunicorn(site, options.workers, pgbouncer=options.pgbouncer):
         server = Server(f"http://127.0.0.1:{port}{site['prefix']}", bearer)
@@ -253,6 +262,7 @@ def measure_size(options: argparse.Namespace, port: int) -> dict[str, Any]:
         "big_group": options.big_group,
         "filters": {name: FILTERS[name](options.users) for name in EXPLAINED},
         "seconds": {step: round(value, 1) for step, value in timings.items()},
+        **storage,
         "workloads": results,
         "plans": plans,
     }
@@ -347,14 +357,17 @@ def markdown(report: dict[str, Any]) -> str:
         lines += [
             "",
             f"PostgreSQL's plans for the filters at {largest['users']:,} users (`EXPLAIN` of the request's queries"
-            " with a LIKE): *custom* knowing the values, as for a statement's first executions; *generic* as a"
-            " prepared statement (the site binds parameters server-side, psycopg prepares after 5 executions) may"
-            " run it later; *prepared runs*: the plan PostgreSQL settles on after five executions, estimated from"
-            " the costs (it keeps the generic plan when that costs less than a custom plan and its planning)."
-            " The indexes are those of migration 0005: `drf_scim_user_name_prefix`"
-            " (varchar_pattern_ops, for sw) and `drf_scim_user_name_trigram` (pg_trgm GIN, for co and ew).",
+            " with a LIKE): *custom* knowing the values, the plan drf_scim's requests run (it never prepares"
+            " a list filtered with co, sw or ew: drf_scim/plans/custom.py); *generic* as a prepared statement"
+            " would run it (the site binds parameters server-side, and psycopg prepares what a connection runs"
+            " 5 times); *prepared, it would run*: the plan PostgreSQL would settle on after five executions,"
+            " estimated from the costs (it keeps the generic plan when that costs less than a custom plan and"
+            " its planning)."
+            " The indexes are those of migrations 0005 and 0008: `drf_scim_user_name_prefix`"
+            " (varchar_pattern_ops, for sw), `drf_scim_user_name_trigram` (pg_trgm GIN, for co) and"
+            " `drf_scim_user_name_suffix` (the reversed keys with pattern operators, for ew).",
             "",
-            "| Filter | Query | Custom plan: users read by (cost) | Generic plan (cost) | Prepared runs |",
+            "| Filter | Query | Custom plan: users read by (cost) | Generic plan (cost) | Prepared, it would run |",
             "|---|---|---|---|---|",
         ]
         for name, queries in largest["plans"].items():
@@ -371,6 +384,14 @@ def markdown(report: dict[str, Any]) -> str:
             "",
             "SQLite has neither kind of index: it answers sw, co and ew by scanning the users"
             " (docs/topics/filtering.rst).",
+        ]
+    if all("database_mb" in size for size in sizes):
+        lines += [
+            "",
+            "Database size after seeding (PostgreSQL's shared_buffers): "
+            + "; ".join(f"{s['users']:,}: {s['database_mb']:,} MB ({s['shared_buffers']})" for s in sizes)
+            + ". A table larger than the shared buffers is read from the operating system's cache, page by page"
+            " (docs/benchmarks.rst, *The cost curve*).",
         ]
     lines += ["", "Seconds per size: " + "; ".join(f"{s['users']:,}: {s['seconds']}" for s in sizes)]
     return "\n".join(lines) + "\n"
