@@ -41,8 +41,8 @@ class SCIMRequestContext:
     ``plan``: what the fast path keeps for this resource type, tenant and projection
     (:mod:`drf_scim.plans`). The backends set ``filtered`` and ``sort_descending``; the viewset sets
     ``resource_keys`` when the list is neither filtered nor sorted (paging counts the SCIM rows alone).
-    ``custom_plans``: the filter has a LIKE pattern, so the list's statements are planned for their values
-    (:mod:`drf_scim.plans.custom`).
+    ``pattern_filter``: the filter has ``co``, ``sw`` or ``ew``, so the list's statements are planned for
+    their values (``planning()``, :mod:`drf_scim.plans.custom`).
     """
 
     params: Mapping[str, Any]
@@ -53,7 +53,7 @@ class SCIMRequestContext:
     sort_descending: bool = False
     filtered: FilteredList | None = None
     resource_keys: models.QuerySet | None = None
-    custom_plans: bool = False
+    pattern_filter: bool = False
     planned: models.QuerySet | None = None  # what get_queryset() returned from the plan
 
     @classmethod
@@ -61,9 +61,10 @@ class SCIMRequestContext:
         """The context of a request served by a view that builds none (a project's own view)."""
         return cls(params=request.query_params, tenant=get_tenant(request))
 
-    def statements(self, using: str) -> AbstractContextManager[None]:
-        """Where the list's statements run on ``using``: planned for their values with ``custom_plans``."""
-        return custom_plans(using) if self.custom_plans else nullcontext()
+    def planning(self, using: str) -> AbstractContextManager[None]:
+        """Where the list's statements run on ``using``: unprepared, planned for their values, after a
+        pattern filter (``custom_plans``); else as the connection runs them."""
+        return custom_plans(using) if self.pattern_filter else nullcontext()
 
     def first_page(self, queryset: models.QuerySet, count: int) -> list[models.Model] | None:
         """The first ``count`` rows of ``queryset`` with SQL compiled once per filter shape, when ``queryset``

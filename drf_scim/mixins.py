@@ -40,9 +40,10 @@ class ListResourceMixin:
         queryset = self.filter_queryset(unfiltered)
         if queryset is unfiltered:  # no backend filtered or sorted: paging may count and skip the SCIM rows alone
             self.scim_context.resource_keys = self.get_resource_keys()
-        page = self.paginate_queryset(queryset)
-        serializer = self.get_serializer(page, many=True)
-        return self.get_paginated_response(serializer.data)
+        with self.scim_context.planning(queryset.db):  # a pattern filter's statements planned for it
+            page = self.paginate_queryset(queryset)
+            data = self.get_serializer(page, many=True).data
+        return self.get_paginated_response(data)
 
     @action(detail=False, methods=["post"], url_path=r"\.search", url_name="search")
     def search(self, request: Any, *args: Any, **kwargs: Any) -> Response:

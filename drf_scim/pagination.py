@@ -100,11 +100,6 @@ class SCIMPagination(BasePagination):
 
     def paginate_queryset(self, queryset: models.QuerySet, request: Any, view: Any = None) -> list[Any]:
         context = context_of(view, request)
-        with context.statements(queryset.db):
-            return self.read_list(queryset, request, view, context)
-
-    def read_list(self, queryset: models.QuerySet, request: Any, view: Any, context: SCIMRequestContext) -> list[Any]:
-        """The rows of the requested page, with ``total`` (and ``start_index`` or ``cursor_page``) set."""
         params = context.params  # the query string, or a SearchRequest body
         self.count = self.get_count(params)
         self.cursor_page: CursorPage | None = None

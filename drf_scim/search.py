@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import nullcontext
 from typing import Any
 
 from rest_framework.response import Response
@@ -64,8 +64,8 @@ class RootSearchView(SCIMViewMixin, APIView):
                 unknown.append(exc)
         if unknown and len(unknown) == len(views):
             raise unknown[0]  # no resource type knows the attribute: the client's mistake
-        # one filter for every type: a LIKE pattern in it is planned for its value (drf_scim.plans.custom)
-        patterned = any(view.scim_context.custom_plans for view in views)
+        # one filter for every type: a pattern in it is planned for its value (drf_scim.plans.custom)
+        pattern_filter = any(view.scim_context.pattern_filter for view in views)
         if unknown:
             # A comparison on an attribute one type lacks is false for that type; its sort is skipped.
             for view in views:
@@ -79,24 +79,17 @@ class RootSearchView(SCIMViewMixin, APIView):
         paginator = scim_settings.PAGINATION_CLASS()
         start = paginator.get_start_index(params)
         count = paginator.get_count(params)
-
-        def statements(using: str) -> AbstractContextManager[None]:
-            return custom_plans(using) if patterned else nullcontext()
-
-        counts = []
-        for _, queryset in querysets:
-            with statements(queryset.db):
-                counts.append(queryset.count())
-        offset, remaining, resources = start - 1, count, []
-        for (view, queryset), size in zip(querysets, counts, strict=True):
-            if remaining <= 0:
-                break
-            if offset >= size:
-                offset -= size
-                continue
-            with statements(queryset.db):
+        with custom_plans(querysets[0][1].db) if pattern_filter else nullcontext():
+            counts = [queryset.count() for _, queryset in querysets]
+            offset, remaining, resources = start - 1, count, []
+            for (view, queryset), size in zip(querysets, counts, strict=True):
+                if remaining <= 0:
+                    break
+                if offset >= size:
+                    offset -= size
+                    continue
                 page = list(queryset[offset : offset + remaining])
-            resources.extend(view.get_serializer(page, many=True).data)
-            remaining -= len(page)
-            offset = 0
+                resources.extend(view.get_serializer(page, many=True).data)
+                remaining -= len(page)
+                offset = 0
         return Response(list_response(resources, sum(counts), start))

@@ -106,7 +106,13 @@ def test_pattern_filters_are_planned_for_their_pattern_and_never_prepared(api, d
     primary key for a page of ``co``, a second a request): co, sw and ew are planned for their value each
     time, while the lookups whose plan is the same for every value are prepared."""
     seed_and_analyse(users=60, groups=2)
-    filters = ['userName co "1@example"', 'userName sw "user1"', 'userName ew "1@example.com"']
+    filters = [
+        'userName co "1@example"',
+        'userName sw "user1"',
+        'userName ew "1@example.com"',
+        'emails[value co "1@example"]',
+        'not (userName co "9@example") and userName sw "user1"',
+    ]
     for _ in range(2 * connection.settings_dict["OPTIONS"]["prepare_threshold"]):
         for text in filters:
             response = api.get(f"{BASE}/Users", {"filter": text, "count": 1})
@@ -114,8 +120,9 @@ def test_pattern_filters_are_planned_for_their_pattern_and_never_prepared(api, d
             assert response.body["totalResults"] > 1  # the COUNT ran too
         found = api.get(f"{BASE}/Users", {"filter": 'userName eq "user1@example.com"'}).body
         assert found["totalResults"] == 1
-        searched = api.post(f"{BASE}/.search", {"schemas": [SEARCH_REQUEST_SCHEMA], "filter": filters[0], "count": 1})
-        assert (searched.status_code, len(searched.body["Resources"])) == (200, 1)
+        for root in (f"{BASE}/.search", f"{BASE}/Users/.search"):  # the filter in a SearchRequest body
+            searched = api.post(root, {"schemas": [SEARCH_REQUEST_SCHEMA], "filter": filters[0], "count": 1})
+            assert (searched.status_code, len(searched.body["Resources"])) == (200, 1), root
     statements = prepared_statements()
     assert any('"user_name_key" = $' in statement for statement in statements), statements
     assert [statement for statement in statements if " LIKE " in statement] == []

@@ -67,8 +67,8 @@ class SCIMFilterBackend(BaseFilterBackend):
             )
         except FilterSyntaxError as exc:
             raise InvalidFilter(str(exc)) from None
-        # a LIKE pattern's best plan depends on the pattern: planned for it every time (drf_scim.plans.custom)
-        context.custom_plans = check_filter_budget(node).pattern_clauses > 0
+        # a pattern's best plan depends on the pattern: planned for it every time (SCIMRequestContext.planning)
+        context.pattern_filter = check_filter_budget(node).pattern_clauses > 0
         condition = get_translator(view, context).to_q(node)
         if queryset is not context.planned:  # an earlier backend or an override changed it: no plan's page
             return queryset.filter(condition)

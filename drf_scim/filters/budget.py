@@ -15,7 +15,7 @@ from .nodes import And, Comparison, Node, Not, Or, Present, ValueFilter
 __all__ = ["FilterCost", "FilterTooComplex", "check_budget", "cost_of"]
 
 SUBSTRING_OPERATORS = frozenset({"co", "ew"})
-PATTERN_OPERATORS = frozenset({"co", "sw", "ew"})  # LIKE patterns: their best plan depends on the value
+PATTERN_OPERATORS = frozenset({"co", "sw", "ew"})  # pattern operators: their best plan depends on the value
 
 
 class FilterTooComplex(ValueError):

@@ -25,6 +25,9 @@ def custom_plans(using: str) -> Iterator[None]:
     if connection.vendor != "postgresql":
         yield
         return
+    # The connection the statements will run on: the per-request health check (CONN_HEALTH_CHECKS) that the
+    # first cursor would make is made now, so that it does not replace the connection inside.
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
     raw = connection.connection
     threshold = getattr(raw, "prepare_threshold", None)  # psycopg 3's; None: nothing is prepared anyway
@@ -35,4 +38,5 @@ def custom_plans(using: str) -> Iterator[None]:
     try:
         yield
     finally:
-        raw.prepare_threshold = threshold
+        if connection.connection is raw:  # not closed and replaced meanwhile (a pool may hand it out)
+            raw.prepare_threshold = threshold
