@@ -161,11 +161,11 @@ def patch_active(request: HttpRequest, scim_id: str) -> HttpResponse:
         SCIMUser.objects.filter(pk=row["pk"]).update(data=document, version=F("version") + 1, last_modified=now)
         row.update(data=document, user__is_active=active, version=row["version"] + 1, last_modified=now)
         if was == active:
-            operation, events = SCIMChange.Operation.PATCHED, ["prov:patch"]
+            operation, events, changes = SCIMChange.Operation.PATCHED, ["prov:patch"], {}
         else:
             operation = SCIMChange.Operation.ACTIVATED if active else SCIMChange.Operation.DEACTIVATED
             events = ["prov:patch", "prov:activate" if active else "prov:deactivate"]
-        changes = {"active": {"old": was, "new": active}} if was != active else {}
+            changes = {"active": {"old": was, "new": active}}
         audit(row["scim_id"], row["external_id"], row["version"], operation, changes, events, body)
     return respond(render(row))
 
