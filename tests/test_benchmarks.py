@@ -32,6 +32,7 @@ import profiles  # noqa: E402
 import report  # noqa: E402
 from querycount import QueryCountMiddleware  # noqa: E402
 
+from drf_scim.constants import ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, PATCH_OP_SCHEMA  # noqa: E402
 from drf_scim.models import SCIMChange, SCIMEvent  # noqa: E402
 from tests.helpers import BASE  # noqa: E402
 
@@ -163,7 +164,7 @@ def assert_audited_alike(ours: str, floors: str) -> None:
 
 
 @pytest.mark.django_db
-def test_the_floor_writes_the_rows_drf_scim_writes_and_drf_scim_reads_them_back(api):
+def test_the_floor_writes_the_rows_drf_scim_writes_and_answers_the_users_drf_scim_answers(api):
     from drf_site import floor
 
     factory = RequestFactory()
@@ -178,7 +179,7 @@ def test_the_floor_writes_the_rows_drf_scim_writes_and_drf_scim_reads_them_back(
     inserts += [("INSERT", "drf_scim_scimchange"), ("INSERT", "drf_scim_scimevent")]  # the audit row, the event
     assert written(our_post.captured_queries) == written(floor_post.captured_queries) == inserts
     assert_audited_alike(created["id"], floor_created["id"])
-    # drf_scim reads the floor's user as one of its own, but for the names and what the floor does not render
+    # drf_scim reads the floor's user as one of its own (but for the names) and as the floor answered it
     read_back = api.get(f"{BASE}/Users/{floor_created['id']}").body
     assert read_back == {
         **created,
@@ -188,9 +189,7 @@ def test_the_floor_writes_the_rows_drf_scim_writes_and_drf_scim_reads_them_back(
         "emails": theirs.body["emails"],
         "meta": {**created["meta"], **{key: read_back["meta"][key] for key in ("created", "lastModified", "location")}},
     }
-    assert floor_created == {key: value for key, value in read_back.items() if key not in ("groups", "meta")} | {
-        "meta": {key: value for key, value in read_back["meta"].items() if key != "location"}
-    }
+    assert floor_created == read_back
 
     def patch_active(scim_id: str) -> dict:  # the driver's PATCH of active (false, on its first pass)
         return next(driver.patch_active(driver.Dataset(1, 0, [scim_id], "", deque()), "test")).body
@@ -222,6 +221,28 @@ def test_the_floor_writes_the_rows_drf_scim_writes_and_drf_scim_reads_them_back(
     lookup = factory.get("/floor/Users", {"filter": f'userName eq "{theirs.body["userName"]}"'})
     found = json.loads(floor.users(lookup).content)
     assert (found["totalResults"], found["Resources"]) == (1, [floor_patched_user])
+
+    # the floor reads and renders what drf_scim does of a user in groups, with a manager
+    for name in ("floor-a", "floor-b"):
+        members = [{"value": floor_created["id"]}]
+        assert (
+            api.post(f"{BASE}/Groups", {"schemas": [GROUP_SCHEMA], "displayName": name, "members": members}).status_code
+            == 201
+        )
+    manager = {"op": "replace", "path": f"{ENTERPRISE_USER_SCHEMA}:manager", "value": {"value": created["id"]}}
+    assert (
+        api.patch(
+            f"{BASE}/Users/{floor_created['id']}", {"schemas": [PATCH_OP_SCHEMA], "Operations": [manager]}
+        ).status_code
+        == 200
+    )
+    ours_read = api.get(f"{BASE}/Users/{floor_created['id']}").body
+    assert [group["display"] for group in ours_read["groups"]] == ["floor-a", "floor-b"]
+    assert ours_read[ENTERPRISE_USER_SCHEMA]["manager"]["value"] == created["id"]
+    with CaptureQueriesContext(connection) as floor_reads:
+        assert json.loads(floor.detail(factory.get(""), floor_created["id"]).content) == ours_read
+        assert json.loads(floor.users(lookup).content)["Resources"] == [ours_read]
+    assert len(floor_reads.captured_queries) == 2  # one statement each, as drf_scim's
 
 
 def test_slices_combine_into_one_measurement():
