@@ -250,6 +250,7 @@ class SCIMGenericViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         return (
             self.get_base_queryset()
             .select_related(*serializer.get_select_related())
+            .defer(*serializer.get_deferred())
             .prefetch_related(*serializer.get_prefetch_related())
             .annotate(**serializer.get_annotations())
             .order_by("pk")

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime
+import re
 import uuid
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models.signals import post_save
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from drf_scim.constants import ENTERPRISE_USER_SCHEMA, ERROR_SCHEMA, USER_SCHEMA
 from drf_scim.models import SCIMUser
@@ -234,6 +236,22 @@ class TestCreate:
         path = f"{ENTERPRISE_USER_SCHEMA}:manager.displayName"
         asked = api.get(f"{BASE}/Users/{body['id']}?attributes={path},userName").body
         assert asked[ENTERPRISE_USER_SCHEMA] == {"manager": {"displayName": "The Boss"}}
+
+    def test_a_users_manager_is_read_for_the_columns_its_reference_shows_in_the_users_one_query(self, api, create_user):
+        boss = create_user("boss@example.com", displayName="The Boss")
+        body = create_user("worker@example.com", **{ENTERPRISE_USER_SCHEMA: {"manager": {"value": boss["id"]}}})
+        reference = {"value": boss["id"], "$ref": f"http://testserver{BASE}/Users/{boss['id']}"}
+        display_name = f"?attributes={ENTERPRISE_USER_SCHEMA}:manager.displayName"
+        for query, shown, columns in (
+            ("", reference, {"id", "scim_id", "tenant"}),
+            (display_name, {"displayName": "The Boss"}, {"id", "scim_id", "tenant", "data", "user_id"}),
+        ):
+            with CaptureQueriesContext(connection) as queries:
+                response = api.get(f"{BASE}/Users/{body['id']}{query}")
+            assert response.body[ENTERPRISE_USER_SCHEMA]["manager"] == shown
+            [sql] = [query["sql"] for query in queries.captured_queries if "drf_scim_scimuser" in query["sql"]]
+            alias = re.search(r'LEFT OUTER JOIN "drf_scim_scimuser" (\w+) ON', sql)[1]
+            assert set(re.findall(rf'\b{alias}\."(\w+)"', sql.split(' FROM "auth_user" ')[0])) == columns
 
     @pytest.mark.parametrize("shape", ["string", "list"])
     def test_manager_as_bare_id_or_list(self, create_user, shape):

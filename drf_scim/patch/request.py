@@ -63,7 +63,8 @@ class PatchRequest:
             annotations = self.serializer_class(
                 context={**self.response_context, "omit": self.relations}
             ).get_annotations()
-        return base.select_related(*self.reader.get_select_related()).annotate(**annotations)
+        reader = self.reader
+        return base.select_related(*reader.get_select_related()).defer(*reader.get_deferred()).annotate(**annotations)
 
     def apply(self, instance: models.Model) -> serializers.Serializer:
         """The serializer, validated, that saves ``instance`` with the operations applied; a 400 naming the

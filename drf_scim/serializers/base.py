@@ -189,6 +189,11 @@ class SCIMSerializer(ResourceStorageMixin, SCIMSerializerMixin, serializers.Seri
             paths.extend(getattr(field, "get_select_related", lambda: [])())
         return paths
 
+    def get_deferred(self) -> list[str]:
+        """The columns of the related rows ``get_select_related`` joins that the representation never reads,
+        as ``QuerySet.defer`` paths: a row read in full would cost its columns for nothing."""
+        return [path for field in self._fetching_fields() for path in getattr(field, "get_deferred", list)()]
+
     def get_prefetch_related(self) -> list[Prefetch]:
         return [
             prefetch for field in self._fetching_fields() for prefetch in getattr(field, "get_prefetches", lambda: [])()

@@ -44,6 +44,13 @@ class ManagerSerializer(ComplexAttribute):
         path = "__".join(self.source_attrs)
         return [f"{path}__user"] if self.display_name_requested() else [path]
 
+    def get_deferred(self) -> list[str]:
+        """All the manager's columns but its key, id and tenant (and, for ``displayName``, its document and
+        user): the manager is rendered from those; anything else reads its row on first use."""
+        path = "__".join(self.source_attrs)
+        read = {"id", "scim_id", "tenant", *(("data", "user") if self.display_name_requested() else ())}
+        return [f"{path}__{field.name}" for field in SCIMUser._meta.concrete_fields if field.name not in read]
+
     def display_name_requested(self) -> bool:
         """``displayName`` is returned on request only (it costs the manager's user row)."""
         projection = self.context.get("projection")
