@@ -11,7 +11,7 @@ plan (:mod:`drf_scim.plans`) unless a hook in ``plan_hooks`` is overridden witho
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable
+from collections.abc import Callable, Collection, Hashable
 from functools import cached_property
 from typing import Any
 
@@ -283,20 +283,23 @@ class SCIMGenericViewSet(SCIMViewMixin, viewsets.GenericViewSet):
 
     def get_object(self, *, for_update: bool = False) -> models.Model:
         """The resource named in the URL; ``for_update`` locks its row until the transaction ends."""
-        instance = self.fetch_object(self.get_queryset(), "read", for_update=for_update)
+        instance = self.fetch_object(self.get_queryset, "read", for_update=for_update)
         self.check_object_permissions(self.request, instance)
         return instance
 
-    def fetch_object(self, queryset: models.QuerySet, purpose: str, *, for_update: bool = False) -> models.Model:
-        """The resource named in the URL, read from ``queryset`` (the plan's queryset for ``purpose``), or 404.
+    def fetch_object(
+        self, queryset: Callable[[], models.QuerySet], purpose: str, *, for_update: bool = False
+    ) -> models.Model:
+        """The resource named in the URL, read from ``queryset()`` (the plan's queryset for ``purpose``), or 404.
 
-        The plan compiles the read's SQL once: only the id changes.
+        The plan compiles the read's SQL once: only the id changes, and ``queryset`` is called when the plan
+        has no compiled read (a queryset's clone costs a good part of a read by id).
         """
         lookup = self.get_lookup_filter()
         if len(lookup) != 1:
-            return get_object_or_404(self.lock(queryset) if for_update else queryset, **lookup)
+            return get_object_or_404(self.lock(queryset()) if for_update else queryset(), **lookup)
         [(path, value)] = lookup.items()
-        build = (lambda: self.lock(queryset)) if for_update else (lambda: queryset)
+        build = (lambda: self.lock(queryset())) if for_update else queryset
         try:
             return self.scim_context.plan.get((purpose, for_update, path), build, path, value)
         except (ObjectDoesNotExist, DjangoValidationError, TypeError, ValueError):

@@ -206,9 +206,12 @@ class UpdateResourceMixin(ResourceChangeMixin):
     def partial_update(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         """PATCH: apply a PatchOp (RFC 7644 §3.5.2) atomically; see :mod:`drf_scim.patch`."""
         patch = self.get_patch_request(parse_operations(self.get_request_body(request)))
-        queryset = self.scim_context.plan.queryset(
-            patch.purpose, lambda: patch.build_queryset(self.get_base_queryset())
-        )
+
+        def queryset() -> models.QuerySet:
+            return self.scim_context.plan.queryset(
+                patch.purpose, lambda: patch.build_queryset(self.get_base_queryset())
+            )
+
         with transaction.atomic():
             instance = self.fetch_object(queryset, patch.purpose, for_update=True)
             self.check_object_permissions(request, instance)
@@ -223,7 +226,7 @@ class UpdateResourceMixin(ResourceChangeMixin):
         if patch.no_content:
             return Response(status=status.HTTP_204_NO_CONTENT, headers=headers)
         serializer = patch.get_response_serializer(
-            instance, queryset, self.refresh_relations, rendered=self.get_rendered(instance)
+            instance, queryset(), self.refresh_relations, rendered=self.get_rendered(instance)
         )
         return Response(serializer.data, headers=headers)
 
