@@ -9,7 +9,7 @@ fails there, by name, rather than somewhere in a SCIM request.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import models
@@ -22,6 +22,24 @@ def defer_filter(queryset: models.QuerySet, condition: Q) -> models.QuerySet:
     it (as Django's related managers add theirs): a read that runs SQL compiled earlier never builds it."""
     queryset._defer_next_filter = True
     return queryset.filter(condition)
+
+
+def defer_unjoined(queryset: models.QuerySet, paths: Iterable[str]) -> models.QuerySet:
+    """``queryset.defer(*paths)`` but for the paths its ``select_related`` traverses: Django refuses a field
+    both deferred and followed (and with ``select_related()`` of every relation, nothing is deferred)."""
+    joined = queryset.query.select_related
+    if joined is True:
+        return queryset
+
+    def traversed(path: str) -> bool:
+        node = joined
+        for name in path.split("__"):
+            if not isinstance(node, dict) or name not in node:
+                return False
+            node = node[name]
+        return True
+
+    return queryset.defer(*(path for path in paths if not traversed(path)))
 
 
 def is_evaluated(queryset: models.QuerySet) -> bool:

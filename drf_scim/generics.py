@@ -11,6 +11,7 @@ plan (:mod:`drf_scim.plans`) unless a hook in ``plan_hooks`` is overridden witho
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection, Hashable
 from functools import cached_property
 from typing import Any
@@ -25,7 +26,7 @@ from rest_framework.generics import get_object_or_404
 
 from . import plans
 from .context import SCIMRequestContext
-from .django_internals import annotation_names, forget_prefetched, has_filters
+from .django_internals import annotation_names, defer_unjoined, forget_prefetched, has_filters
 from .exceptions import InvalidSyntax, PreconditionFailed
 from .filters.translate import FilterTranslator
 from .plans.fields import shares_fields
@@ -247,10 +248,9 @@ class SCIMGenericViewSet(SCIMViewMixin, viewsets.GenericViewSet):
     def build_queryset(self) -> models.QuerySet:
         """The base queryset with the related rows, prefetches and references the serializer renders."""
         serializer = self.get_serializer()
+        queryset = self.get_base_queryset().select_related(*serializer.get_select_related())
         return (
-            self.get_base_queryset()
-            .select_related(*serializer.get_select_related())
-            .defer(*serializer.get_deferred())
+            defer_unjoined(queryset, serializer.get_deferred())
             .prefetch_related(*serializer.get_prefetch_related())
             .annotate(**serializer.get_annotations())
             .order_by("pk")
@@ -288,7 +288,7 @@ class SCIMGenericViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         return instance
 
     def fetch_object(
-        self, queryset: Callable[[], models.QuerySet], purpose: str, *, for_update: bool = False
+        self, queryset: Callable[[], models.QuerySet] | models.QuerySet, purpose: str, *, for_update: bool = False
     ) -> models.Model:
         """The resource named in the URL, read from ``queryset()`` (the plan's queryset for ``purpose``), or 404.
 
@@ -296,6 +296,8 @@ class SCIMGenericViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         has no compiled read (a queryset's clone costs a good part of a read by id).
         """
         lookup = self.get_lookup_filter()
+        if isinstance(queryset, models.QuerySet):  # given as such (a caller written for a queryset)
+            queryset = functools.partial(models.QuerySet.all, queryset)
         if len(lookup) != 1:
             return get_object_or_404(self.lock(queryset()) if for_update else queryset(), **lookup)
         [(path, value)] = lookup.items()

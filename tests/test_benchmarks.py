@@ -222,7 +222,7 @@ def test_the_floor_writes_the_rows_drf_scim_writes_and_answers_the_users_drf_sci
     found = json.loads(floor.users(lookup).content)
     assert (found["totalResults"], found["Resources"]) == (1, [floor_patched_user])
 
-    # the floor reads and renders what drf_scim does of a user in groups, with a manager
+    # the floor reads and renders what drf_scim does of a user in groups, with a manager and a department
     for name in ("floor-a", "floor-b"):
         members = [{"value": floor_created["id"]}]
         assert (
@@ -230,15 +230,17 @@ def test_the_floor_writes_the_rows_drf_scim_writes_and_answers_the_users_drf_sci
             == 201
         )
     manager = {"op": "replace", "path": f"{ENTERPRISE_USER_SCHEMA}:manager", "value": {"value": created["id"]}}
+    department = {"op": "add", "path": f"{ENTERPRISE_USER_SCHEMA}:department", "value": "Research"}
     assert (
         api.patch(
-            f"{BASE}/Users/{floor_created['id']}", {"schemas": [PATCH_OP_SCHEMA], "Operations": [manager]}
+            f"{BASE}/Users/{floor_created['id']}", {"schemas": [PATCH_OP_SCHEMA], "Operations": [manager, department]}
         ).status_code
         == 200
     )
     ours_read = api.get(f"{BASE}/Users/{floor_created['id']}").body
     assert [group["display"] for group in ours_read["groups"]] == ["floor-a", "floor-b"]
     assert ours_read[ENTERPRISE_USER_SCHEMA]["manager"]["value"] == created["id"]
+    assert ours_read[ENTERPRISE_USER_SCHEMA]["department"] == "Research"
     with CaptureQueriesContext(connection) as floor_reads:
         assert json.loads(floor.detail(factory.get(""), floor_created["id"]).content) == ours_read
         assert json.loads(floor.users(lookup).content)["Resources"] == [ours_read]

@@ -27,6 +27,16 @@ def test_a_deferred_filter_selects_the_rows_an_eager_one_does():
     assert str(deferred.query) == str(get_user_model().objects.filter(username="bob").query)
 
 
+def test_deferring_leaves_the_fields_select_related_follows_to_it():
+    deferred = ("scim__manager__data", "scim__manager__user")
+    followed = django_internals.defer_unjoined(users().select_related("scim__manager__user"), deferred)
+    list(followed)  # Django refuses a field both deferred and followed
+    assert followed.query.deferred_loading == ({"scim__manager__data"}, True)
+    assert django_internals.defer_unjoined(users(), deferred).query.deferred_loading == (set(deferred), True)
+    everything = get_user_model().objects.select_related()
+    assert django_internals.defer_unjoined(everything, deferred).query.deferred_loading == (frozenset(), True)
+
+
 def test_the_queryset_helpers_read_what_they_name():
     queryset = get_user_model().objects.all()
     assert not django_internals.is_evaluated(queryset)

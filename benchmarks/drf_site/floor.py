@@ -44,6 +44,7 @@ from drf_scim.models import SCIMChange, SCIMEvent, SCIMUser, SCIMValue
 from drf_scim.plans.inserts import record_change
 from drf_scim.plans.prepared import PreparedLookup, PreparedQuerySet
 from drf_scim.reverse import scim_root_url
+from drf_scim.serializers.enterprise import EnterpriseUserExtension
 
 FIELDS = (
     "scim_id",
@@ -57,6 +58,7 @@ FIELDS = (
     "user__last_name",
     "user__is_active",
 )
+ENTERPRISE_KEY = EnterpriseUserExtension.Meta.storage_key
 USER_NAME_EQ = re.compile(r'^userName eq "(.*)"$')
 
 
@@ -73,7 +75,8 @@ def read(rows: Any, *fields: str) -> Any:
 @functools.cache
 def by_id(locked: bool = False) -> PreparedLookup:
     """The user with an id, compiled once (``locked``: its SCIM row locked, as drf_scim's writes lock it)."""
-    users = SCIMUser.objects.select_for_update(of=("self",)) if locked else SCIMUser.objects.all()
+    users = SCIMUser.objects.filter(tenant="", deleted__isnull=True)  # as drf_scim's reads
+    users = users.select_for_update(of=("self",)) if locked else users
     return PreparedLookup(read(users, "pk", "user_id"), "scim_id")
 
 
@@ -99,9 +102,11 @@ def render(row: dict, base: str) -> dict:
     for group in row["groups"]:
         value = str(uuid.UUID(group["value"]))  # SQLite's JSON holds the hex digits alone
         groups.append({"value": value, "display": group["display"], "type": "direct", "$ref": f"{base}/Groups/{value}"})
+    data = dict(row["data"])
+    enterprise = data.pop(ENTERPRISE_KEY, None) or {}  # the extension's attributes, stored under their key
     document = {
         "schemas": [USER_SCHEMA],
-        **row["data"],  # the document first: the columns below hold the values (active's is is_active)
+        **data,  # the document first: the columns below hold the values (active's is is_active)
         "id": scim_id,
         "externalId": row["external_id"],
         "userName": row["user__username"],
@@ -118,11 +123,9 @@ def render(row: dict, base: str) -> dict:
     }
     if row["manager__scim_id"] is not None:
         manager = str(row["manager__scim_id"])
-        document[ENTERPRISE] = {
-            **document.get(ENTERPRISE, {}),
-            "manager": {"value": manager, "$ref": f"{base}/Users/{manager}"},
-        }
-    if ENTERPRISE in document:
+        enterprise = {**enterprise, "manager": {"value": manager, "$ref": f"{base}/Users/{manager}"}}
+    if enterprise:
+        document[ENTERPRISE] = enterprise
         document["schemas"] = [USER_SCHEMA, ENTERPRISE]
     return {name: value for name, value in document.items() if value is not None}
 

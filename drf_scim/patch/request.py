@@ -9,7 +9,7 @@ from typing import Any
 from django.db import models
 from rest_framework import serializers
 
-from ..django_internals import annotation_names
+from ..django_internals import annotation_names, defer_unjoined
 from ..exceptions import InvalidValue, flatten_detail
 from ..plans.rendered import Rendered
 from ..serializers.relations import relation_names
@@ -64,7 +64,9 @@ class PatchRequest:
                 context={**self.response_context, "omit": self.relations}
             ).get_annotations()
         reader = self.reader
-        return base.select_related(*reader.get_select_related()).defer(*reader.get_deferred()).annotate(**annotations)
+        return defer_unjoined(base.select_related(*reader.get_select_related()), reader.get_deferred()).annotate(
+            **annotations
+        )
 
     def apply(self, instance: models.Model) -> serializers.Serializer:
         """The serializer, validated, that saves ``instance`` with the operations applied; a 400 naming the

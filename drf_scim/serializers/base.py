@@ -191,7 +191,9 @@ class SCIMSerializer(ResourceStorageMixin, SCIMSerializerMixin, serializers.Seri
 
     def get_deferred(self) -> list[str]:
         """The columns of the related rows ``get_select_related`` joins that the representation never reads,
-        as ``QuerySet.defer`` paths: a row read in full would cost its columns for nothing."""
+        as ``QuerySet.defer`` paths: a row read in full would cost its columns for nothing. A field whose
+        rendering reads more of them says so in its own ``get_deferred`` (else each read costs a query);
+        a path ``select_related`` follows is never deferred."""
         return [path for field in self._fetching_fields() for path in getattr(field, "get_deferred", list)()]
 
     def get_prefetch_related(self) -> list[Prefetch]:
