@@ -26,7 +26,7 @@ from rest_framework.generics import get_object_or_404
 
 from . import plans
 from .context import SCIMRequestContext
-from .django_internals import annotation_names, defer_unjoined, forget_prefetched, has_filters
+from .django_internals import annotation_names, forget_prefetched, has_filters
 from .exceptions import InvalidSyntax, PreconditionFailed
 from .filters.translate import FilterTranslator
 from .plans.fields import shares_fields
@@ -248,9 +248,8 @@ class SCIMGenericViewSet(SCIMViewMixin, viewsets.GenericViewSet):
     def build_queryset(self) -> models.QuerySet:
         """The base queryset with the related rows, prefetches and references the serializer renders."""
         serializer = self.get_serializer()
-        queryset = self.get_base_queryset().select_related(*serializer.get_select_related())
         return (
-            defer_unjoined(queryset, serializer.get_deferred())
+            serializer.select_related_rows(self.get_base_queryset())
             .prefetch_related(*serializer.get_prefetch_related())
             .annotate(**serializer.get_annotations())
             .order_by("pk")

@@ -9,7 +9,7 @@ from typing import Any
 from django.db import models
 from rest_framework import serializers
 
-from ..django_internals import annotation_names, defer_unjoined
+from ..django_internals import annotation_names
 from ..exceptions import InvalidValue, flatten_detail
 from ..plans.rendered import Rendered
 from ..serializers.relations import relation_names
@@ -63,10 +63,7 @@ class PatchRequest:
             annotations = self.serializer_class(
                 context={**self.response_context, "omit": self.relations}
             ).get_annotations()
-        reader = self.reader
-        return defer_unjoined(base.select_related(*reader.get_select_related()), reader.get_deferred()).annotate(
-            **annotations
-        )
+        return self.reader.select_related_rows(base).annotate(**annotations)
 
     def apply(self, instance: models.Model) -> serializers.Serializer:
         """The serializer, validated, that saves ``instance`` with the operations applied; a 400 naming the

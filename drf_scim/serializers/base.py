@@ -23,6 +23,7 @@ from django.db.models import Prefetch
 from django.utils.functional import cached_property
 from rest_framework import serializers
 
+from ..django_internals import defer_unjoined
 from ..fields import StringAttribute
 from ..filters.translate import FoldedKeyTarget
 from ..models import SCIMResource
@@ -188,6 +189,11 @@ class SCIMSerializer(ResourceStorageMixin, SCIMSerializerMixin, serializers.Seri
         for field in self._fetching_fields():
             paths.extend(getattr(field, "get_select_related", lambda: [])())
         return paths
+
+    def select_related_rows(self, queryset: models.QuerySet) -> models.QuerySet:
+        """``queryset`` joined to the related rows the representation reads (``get_select_related``), each
+        for the columns it reads (``get_deferred``)."""
+        return defer_unjoined(queryset.select_related(*self.get_select_related()), self.get_deferred())
 
     def get_deferred(self) -> list[str]:
         """The columns of the related rows ``get_select_related`` joins that the representation never reads,
