@@ -169,17 +169,23 @@ def requests_of(user_id: str) -> list[tuple[str, str, object]]:
 
 
 def raw_request(base: str, method: str, path: str, headers: dict[str, str], body: bytes, chunked: bool = False):
-    """A request sent by http.client, which can send a chunked body (urllib cannot)."""
+    """A request sent by http.client, which can send a chunked body (urllib cannot).
+
+    A server may answer before it has read the body (a 401 or 413 is decided on the headers) and
+    close the connection while the body is still being sent. Like urllib3, the client then reads
+    the answer the server sent instead of failing on the broken pipe.
+    """
     host, port = base.split("//", 1)[1].split("/", 1)[0].split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=30)
     try:
-        connection.request(
-            method,
-            base.split(f":{port}", 1)[1] + path,
-            body=iter([body]) if chunked else body,
-            headers=headers,
-            encode_chunked=chunked,
-        )
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # an early answer, read below
+            connection.request(
+                method,
+                base.split(f":{port}", 1)[1] + path,
+                body=iter([body]) if chunked else body,
+                headers=headers,
+                encode_chunked=chunked,
+            )
         response = connection.getresponse()
         return response.status, dict(response.getheaders()), response.read()
     finally:
