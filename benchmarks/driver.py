@@ -6,7 +6,7 @@ every response must have the expected status, and its ``X-Queries`` header (see 
 
 The driver shares the machine with the servers it measures, so it speaks HTTP/1.1 over plain sockets: what
 it spends per request is taken from every site alike, and the less it is, the less it blurs their differences
-(``http.client`` cost about 300 µs of CPU per request, the floor's whole request about 1,800).
+(``http.client``'s own CPU per request is a sizeable share of what the fastest site spends on one).
 """
 
 from __future__ import annotations

@@ -253,6 +253,20 @@ class TestCreate:
             alias = re.search(r'LEFT OUTER JOIN "drf_scim_scimuser" (\w+) ON', sql)[1]
             assert set(re.findall(rf'\b{alias}\."(\w+)"', sql.split(' FROM "auth_user" ')[0])) == columns
 
+    def test_a_patch_answering_the_managers_display_name_costs_no_more_queries(self, api, create_user):
+        boss = create_user("boss@example.com", displayName="The Boss")
+        body = create_user("worker@example.com", **{ENTERPRISE_USER_SCHEMA: {"manager": {"value": boss["id"]}}})
+        patch = patch_body({"op": "replace", "path": "title", "value": "Clerk"})
+        counts = []
+        for query in ("", f"?attributes={ENTERPRISE_USER_SCHEMA}:manager.displayName,title"):
+            with CaptureQueriesContext(connection) as queries:
+                response = api.patch(f"{BASE}/Users/{body['id']}{query}", patch)
+            assert response.status_code == 200, response.body
+            counts.append(len(queries))
+        assert response.body[ENTERPRISE_USER_SCHEMA]["manager"] == {"displayName": "The Boss"}
+        assert response.body["title"] == "Clerk"
+        assert counts[0] == counts[1], counts
+
     @pytest.mark.parametrize("shape", ["string", "list"])
     def test_manager_as_bare_id_or_list(self, create_user, shape):
         boss = create_user("boss@example.com")

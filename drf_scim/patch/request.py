@@ -54,16 +54,15 @@ class PatchRequest:
         return f"patch:{self.no_content}"
 
     def build_queryset(self, base: models.QuerySet) -> models.QuerySet:
-        """The rows a PATCH reads from ``base``: what the document needs and, when a response is rendered, the
-        read-only relations it shows (a user's groups), which come with the locked row. Writable ones
-        (members) are read after the write: a PATCH that waited for the lock would see them as they were
-        when its statement began, older than the version it then writes."""
-        annotations = {}
-        if not self.no_content:
-            annotations = self.serializer_class(
-                context={**self.response_context, "omit": self.relations}
-            ).get_annotations()
-        return self.reader.select_related_rows(base).annotate(**annotations)
+        """The rows a PATCH reads from ``base``: what the document needs and, when a response is rendered, what
+        it shows (the related rows' columns it asks for, the read-only relations such as a user's groups),
+        which come with the locked row. Writable ones (members) are read after the write: a PATCH that waited
+        for the lock would see them as they were when its statement began, older than the version it then
+        writes."""
+        if self.no_content:
+            return self.reader.select_related_rows(base)
+        response = self.serializer_class(context={**self.response_context, "omit": self.relations})
+        return self.reader.select_related_rows(base, response).annotate(**response.get_annotations())
 
     def apply(self, instance: models.Model) -> serializers.Serializer:
         """The serializer, validated, that saves ``instance`` with the operations applied; a 400 naming the

@@ -190,10 +190,14 @@ class SCIMSerializer(ResourceStorageMixin, SCIMSerializerMixin, serializers.Seri
             paths.extend(getattr(field, "get_select_related", lambda: [])())
         return paths
 
-    def select_related_rows(self, queryset: models.QuerySet) -> models.QuerySet:
+    def select_related_rows(self, queryset: models.QuerySet, *others: SCIMSerializer) -> models.QuerySet:
         """``queryset`` joined to the related rows the representation reads (``get_select_related``), each
-        for the columns it reads (``get_deferred``)."""
-        return defer_unjoined(queryset.select_related(*self.get_select_related()), self.get_deferred())
+        for the columns it reads (``get_deferred``); with ``others``, serializers that render the same rows
+        (a PATCH's response), for what any of them reads as well."""
+        related = dict.fromkeys(path for reader in (self, *others) for path in reader.get_select_related())
+        deferred = self.get_deferred()
+        unread = set(deferred).intersection(*(other.get_deferred() for other in others))
+        return defer_unjoined(queryset.select_related(*related), [path for path in deferred if path in unread])
 
     def get_deferred(self) -> list[str]:
         """The columns of the related rows ``get_select_related`` joins that the representation never reads,
