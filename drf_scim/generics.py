@@ -11,9 +11,8 @@ plan (:mod:`drf_scim.plans`) unless a hook in ``plan_hooks`` is overridden witho
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Collection, Hashable
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
@@ -296,7 +295,7 @@ class SCIMGenericViewSet(SCIMViewMixin, viewsets.GenericViewSet):
         """
         lookup = self.get_lookup_filter()
         if isinstance(queryset, models.QuerySet):  # given as such (a caller written for a queryset)
-            queryset = functools.partial(models.QuerySet.all, queryset)
+            queryset = partial(models.QuerySet.all, queryset)
         if len(lookup) != 1:
             return get_object_or_404(self.lock(queryset()) if for_update else queryset(), **lookup)
         [(path, value)] = lookup.items()

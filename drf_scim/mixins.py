@@ -10,8 +10,7 @@ signals once the transaction commits.
 
 from __future__ import annotations
 
-import functools
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
@@ -208,7 +207,7 @@ class UpdateResourceMixin(ResourceChangeMixin):
         """PATCH: apply a PatchOp (RFC 7644 §3.5.2) atomically; see :mod:`drf_scim.patch`."""
         patch = self.get_patch_request(parse_operations(self.get_request_body(request)))
 
-        @functools.cache  # one clone for the read and the response
+        @cache  # one clone for the read and the response
         def queryset() -> models.QuerySet:
             return self.scim_context.plan.queryset(
                 patch.purpose, lambda: patch.build_queryset(self.get_base_queryset())
